@@ -1,0 +1,1 @@
+"""API tokens, scopes and the checks routes use to enforce them."""

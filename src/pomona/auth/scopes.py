@@ -1,0 +1,38 @@
+"""Token scopes. ``admin`` includes every other scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCOPES: dict[str, str] = {
+    "admin": "everything, including managing tokens",
+    "titles:read": "read titles through the API (the Jamf feed needs no token)",
+    "titles:write": "create, edit and delete titles and versions (implies titles:read)",
+}
+
+IMPLIED: dict[str, frozenset[str]] = {
+    "admin": frozenset(SCOPES),
+    "titles:write": frozenset({"titles:write", "titles:read"}),
+}
+
+
+def expand(scopes: frozenset[str]) -> frozenset[str]:
+    granted: set[str] = set()
+    for scope in scopes:
+        granted |= IMPLIED.get(scope, {scope})
+    return frozenset(granted)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, and what they may do."""
+
+    name: str
+    scopes: frozenset[str]
+    titles: frozenset[str] | None = None  # None: every title its scopes allow
+
+    def allows(self, scope: str) -> bool:
+        return scope in expand(self.scopes)
+
+    def may_write_title(self, title_id: str) -> bool:
+        return self.allows("titles:write") and (self.titles is None or title_id in self.titles)

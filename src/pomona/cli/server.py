@@ -1,0 +1,208 @@
+"""Server-side commands: they run on the server's machine and call services directly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pomona import __version__
+from pomona.auth.scopes import SCOPES
+from pomona.auth.service import TokenService
+from pomona.db import Database
+from pomona.errors import ApiError
+from pomona.migrations import upgrade
+from pomona.settings import Settings, load_settings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Pomona: patch source, distribution point and Jamf Pro companion.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="TOML settings file (default: $POMONA_CONFIG)", envvar=None
+    ),
+]
+
+
+def _settings(config: Path | None, **overrides: Any) -> Settings:
+    try:
+        return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
+    except (FileNotFoundError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work`` against a migrated database, turning API errors into a message and exit 1."""
+
+    async def run() -> T:
+        db = Database(settings.resolved_database_url)
+        try:
+            await upgrade(db)
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except ApiError as exc:
+        for problem in exc.problems:
+            where = f"{problem.path}: " if problem.path else ""
+            err.print(f"[red]error:[/red] {where}{problem.message}")
+        raise typer.Exit(1) from None
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit")] = False,
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000]")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data directory [default: ./pomona-data]")
+    ] = None,
+) -> None:
+    """Run the server: API, Jamf feed and everything else, in one process."""
+    import uvicorn
+
+    from pomona.app import create_app
+
+    settings = _settings(config, host=host, port=port, data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    err.print(
+        f"Pomona {__version__}: Jamf feed at http://{settings.host}:{settings.port}/jamf/v1, "
+        f"API docs at http://{settings.host}:{settings.port}/docs"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def migrate(config: ConfigOption = None) -> None:
+    """Bring the database schema up to date (serve does this on start unless told not to)."""
+    settings = _settings(config)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def done(_db: Database) -> None:
+        return None
+
+    _with_database(settings, done)
+    err.print("database is up to date")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option("--name", help="A name to recognise the token by")],
+    scope: Annotated[
+        list[str],
+        typer.Option("--scope", help=f"Repeat for several: {', '.join(SCOPES)}"),
+    ],
+    title: Annotated[
+        list[str] | None,
+        typer.Option("--title", help="Limit writes to this title id; repeat for several"),
+    ] = None,
+    expires_days: Annotated[
+        int | None, typer.Option("--expires-days", min=1, help="Expire after this many days")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create a token and print it alone on stdout. It is shown once; only its hash is kept."""
+    settings = _settings(config)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
+
+    async def create(db: Database) -> str:
+        _, secret = await TokenService(db).create(
+            name, scope, titles=title or None, expires_at=expires
+        )
+        return secret
+
+    secret = _with_database(settings, create)
+    typer.echo(secret)
+    if sys.stderr.isatty():
+        err.print("[dim]Keep it safe: it cannot be shown again.[/dim]")
+
+
+@token_app.command("list")
+def token_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """List tokens (names, scopes, use), never their secrets."""
+    settings = _settings(config)
+
+    async def fetch(db: Database) -> list[Any]:
+        return await TokenService(db).list_tokens()
+
+    tokens = _with_database(settings, fetch)
+    if as_json:
+        rows = [
+            {
+                "name": t.name,
+                "scopes": t.scopes,
+                "titles": t.titles,
+                "createdAt": t.created_at.isoformat(),
+                "lastUsedAt": t.last_used_at.isoformat() if t.last_used_at else None,
+                "expiresAt": t.expires_at.isoformat() if t.expires_at else None,
+            }
+            for t in tokens
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("name", "scopes", "titles", "created", "last used", "expires")
+    for t in tokens:
+        table.add_row(
+            t.name,
+            " ".join(t.scopes),
+            ", ".join(t.titles) if t.titles is not None else "all",
+            f"{t.created_at:%Y-%m-%d %H:%M}",
+            f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
+            f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "never",
+        )
+    Console().print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    name: Annotated[str, typer.Argument(help="The token's name")],
+    config: ConfigOption = None,
+) -> None:
+    """Revoke a token at once."""
+    settings = _settings(config)
+
+    async def revoke(db: Database) -> None:
+        await TokenService(db).revoke(name)
+
+    _with_database(settings, revoke)
+    err.print(f"token '{name}' revoked")

@@ -1,0 +1,9 @@
+"""Every domain's tables, imported in one place so Alembic and ``create_app`` see them all."""
+
+from pomona.auth.models import ApiToken
+from pomona.db import Base
+from pomona.titles.models import FeedState, Title, TitleRevision
+
+metadata = Base.metadata
+
+__all__ = ["ApiToken", "FeedState", "Title", "TitleRevision", "metadata"]

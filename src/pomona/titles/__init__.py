@@ -1,0 +1,1 @@
+"""Patch definitions: the Jamf format, validation, storage with revisions, and the Jamf feed."""

@@ -1,0 +1,57 @@
+"""Tables of the titles domain.
+
+``titles`` holds the current document of each title (what the feed serves); ``title_revisions``
+holds every document each title has ever had, including a tombstone when it is deleted, so that
+nothing is lost and history survives a delete. ``feed_state.generation`` grows with every write:
+processes compare it to know when their rendered feed is stale.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pomona.db import Base, Key, LongText, UtcDateTime
+
+
+class Title(Base):
+    __tablename__ = "titles"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title_id: Mapped[str] = mapped_column(Key, unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    publisher: Mapped[str] = mapped_column(String(255))
+    current_version: Mapped[str] = mapped_column(String(255))
+    last_modified: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revision: Mapped[int] = mapped_column(Integer)
+    generation: Mapped[int] = mapped_column(BigInteger, index=True)
+    document: Mapped[str] = mapped_column(LongText)
+
+
+class TitleRevision(Base):
+    __tablename__ = "title_revisions"
+    __table_args__ = (UniqueConstraint("title_id", "number"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title_id: Mapped[str] = mapped_column(Key)  # indexed by the unique (title_id, number)
+    number: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(String(1024))
+    actor: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # None marks the revision that deleted the title.
+    document: Mapped[str | None] = mapped_column(LongText, nullable=True)
+
+
+class FeedState(Base):
+    __tablename__ = "feed_state"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(BigInteger)
+
+
+__all__ = ["FeedState", "Title", "TitleRevision"]

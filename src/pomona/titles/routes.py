@@ -1,0 +1,390 @@
+"""HTTP routes of the titles domain: the native API and the Jamf feed. Parse, call, answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from pomona.auth.scopes import Principal
+from pomona.errors import ApiError, ProblemOut, error_responses
+from pomona.http import accepts_gzip, http_date, not_modified, read_json, require
+from pomona.titles.feed import FeedCache, Rendered
+from pomona.titles.schemas import ID_PATTERN, Patch, SoftwareTitle
+from pomona.titles.service import Actor, TitleService, WriteResult
+from pomona.titles.validation import format_time
+
+# -- response models ----------------------------------------------------------------------------
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class TitleItemOut(Out):
+    id: str
+    name: str
+    publisher: str
+    currentVersion: str
+    lastModified: str
+    revision: int
+
+
+class TitleListOut(Out):
+    items: list[TitleItemOut]
+    total: int
+    page: int
+    perPage: int
+
+
+class TitleWriteOut(Out):
+    id: str
+    revision: int
+    warnings: list[ProblemOut] = Field(description="What was normalised on the way in")
+    definition: SoftwareTitle
+
+
+class VersionWriteOut(Out):
+    id: str
+    revision: int
+    warnings: list[ProblemOut]
+    version: Patch | None = Field(description="The version as stored; null after a delete")
+
+
+TitleIdParam = Annotated[str, Path(description="The title's id", pattern=ID_PATTERN)]
+VersionParam = Annotated[str, Path(description="A version string of the title", min_length=1)]
+Strict = Annotated[bool, Query(description="Reject input that needed any normalisation")]
+Reason = Annotated[
+    str | None, Query(description="Why; kept in the title's history", max_length=2000)
+]
+IfMatch = Annotated[
+    str | None,
+    Header(description='Only write if the title is at this revision (its ETag, e.g. "r3")'),
+]
+
+
+def _body(schema: str, description: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
+    }
+
+
+def _titles(request: Request) -> TitleService:
+    return request.app.state.titles  # type: ignore[no-any-return]
+
+
+def _actor(caller: Principal, reason: str | None) -> Actor:
+    return Actor(caller.name, reason)
+
+
+def _revision(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.startswith("r") or not tag[1:].isdigit():
+        raise ApiError(412, f'If-Match must be a title ETag such as "r3", not {if_match}')
+    return int(tag[1:])
+
+
+def _may_write(caller: Principal, title_id: str) -> None:
+    if not caller.may_write_title(title_id):
+        raise ApiError(403, f"this token may not write title '{title_id}'")
+
+
+def _title_out(result: WriteResult) -> TitleWriteOut:
+    return TitleWriteOut(
+        id=result.title.id,
+        revision=result.revision,
+        warnings=[ProblemOut(**w.as_dict()) for w in result.warnings],
+        definition=result.title,
+    )
+
+
+def _version_out(result: WriteResult, version: str | None) -> VersionWriteOut:
+    patch = next((p for p in result.title.patches if p.version == version), None)
+    return VersionWriteOut(
+        id=result.title.id,
+        revision=result.revision,
+        warnings=[ProblemOut(**w.as_dict()) for w in result.warnings],
+        version=patch,
+    )
+
+
+Reader = Annotated[Principal, Depends(require("titles:read"))]
+Writer = Annotated[Principal, Depends(require("titles:write"))]
+
+api = APIRouter(prefix="/api/v1/titles", tags=["titles"])
+
+
+@api.get("", response_model=TitleListOut, responses=error_responses(401, 403, 422))
+async def list_titles(
+    request: Request,
+    _caller: Reader,
+    q: Annotated[
+        str | None, Query(description="Search id, name and publisher", max_length=255)
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(alias="perPage", ge=1, le=10_000)] = 50,
+) -> TitleListOut:
+    """List titles, ordered by id."""
+    per_page = min(per_page, request.app.state.settings.page_size_max)
+    found = await _titles(request).search(query=q, offset=(page - 1) * per_page, limit=per_page)
+    items = [
+        TitleItemOut(
+            id=t.title_id,
+            name=t.name,
+            publisher=t.publisher,
+            currentVersion=t.current_version,
+            lastModified=format_time(t.last_modified),
+            revision=t.revision,
+        )
+        for t in found.items
+    ]
+    return TitleListOut(items=items, total=found.total, page=page, perPage=per_page)
+
+
+@api.post(
+    "",
+    status_code=201,
+    response_model=TitleWriteOut,
+    responses=error_responses(400, 401, 403, 409, 413, 422),
+    openapi_extra=_body("SoftwareTitle", "A full patch definition"),
+)
+async def create_title(
+    request: Request, caller: Writer, strict: Strict = False, reason: Reason = None
+) -> TitleWriteOut:
+    """Create a title from a full definition."""
+    raw = await read_json(request)
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+        _may_write(caller, raw["id"])
+    result = await _titles(request).create(raw, _actor(caller, reason), strict=strict)
+    return _title_out(result)
+
+
+@api.get(
+    "/{title_id}",
+    response_model=SoftwareTitle,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def get_title(
+    request: Request, response: Response, _caller: Reader, title_id: TitleIdParam
+) -> SoftwareTitle:
+    """The title's definition, with its revision as the ETag."""
+    record = await _titles(request).get(title_id)
+    response.headers["ETag"] = f'"r{record.revision}"'
+    return record.title
+
+
+@api.put(
+    "/{title_id}",
+    response_model=TitleWriteOut,
+    responses=error_responses(400, 401, 403, 404, 412, 413, 422),
+    openapi_extra=_body("SoftwareTitle", "The full new definition"),
+)
+async def replace_title(
+    request: Request,
+    caller: Writer,
+    title_id: TitleIdParam,
+    strict: Strict = False,
+    reason: Reason = None,
+    if_match: IfMatch = None,
+) -> TitleWriteOut:
+    """Replace a title's whole definition; the old one stays in its history."""
+    _may_write(caller, title_id)
+    raw = await read_json(request)
+    result = await _titles(request).replace(
+        title_id,
+        raw,
+        _actor(caller, reason),
+        strict=strict,
+        if_revision=_revision(if_match),
+    )
+    return _title_out(result)
+
+
+@api.delete("/{title_id}", status_code=204, responses=error_responses(401, 403, 404, 412, 422))
+async def delete_title(
+    request: Request,
+    caller: Writer,
+    title_id: TitleIdParam,
+    reason: Reason = None,
+    if_match: IfMatch = None,
+) -> Response:
+    """Delete a title; it leaves the feed, its history stays."""
+    _may_write(caller, title_id)
+    await _titles(request).delete(title_id, _actor(caller, reason), if_revision=_revision(if_match))
+    return Response(status_code=204)
+
+
+@api.get(
+    "/{title_id}/versions",
+    response_model=list[Patch],
+    responses=error_responses(401, 403, 404, 422),
+)
+async def list_versions(
+    request: Request, _caller: Reader, title_id: TitleIdParam
+) -> list[dict[str, Any]]:
+    """The title's versions, newest first, as Jamf Pro reads them."""
+    return await _titles(request).versions(title_id)
+
+
+@api.post(
+    "/{title_id}/versions",
+    status_code=201,
+    response_model=VersionWriteOut,
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422),
+    openapi_extra=_body("Patch", "One version"),
+)
+async def add_version(
+    request: Request,
+    caller: Writer,
+    title_id: TitleIdParam,
+    after: Annotated[
+        str | None, Query(description="Insert just after (older than) this version")
+    ] = None,
+    before: Annotated[
+        str | None, Query(description="Insert just before (newer than) this version")
+    ] = None,
+    strict: Strict = False,
+    reason: Reason = None,
+) -> VersionWriteOut:
+    """Add a version: the newest by default, or placed with ``after``/``before``."""
+    _may_write(caller, title_id)
+    raw = await read_json(request)
+    result = await _titles(request).add_version(
+        title_id, raw, _actor(caller, reason), after=after, before=before, strict=strict
+    )
+    return _version_out(result, raw.get("version") if isinstance(raw, dict) else None)
+
+
+@api.get(
+    "/{title_id}/versions/{version}",
+    response_model=Patch,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def get_version(
+    request: Request, _caller: Reader, title_id: TitleIdParam, version: VersionParam
+) -> dict[str, Any]:
+    """One version of a title."""
+    return await _titles(request).version(title_id, version)
+
+
+@api.put(
+    "/{title_id}/versions/{version}",
+    response_model=VersionWriteOut,
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422),
+    openapi_extra=_body("Patch", "The version's new content (its version string may change)"),
+)
+async def replace_version(
+    request: Request,
+    caller: Writer,
+    title_id: TitleIdParam,
+    version: VersionParam,
+    strict: Strict = False,
+    reason: Reason = None,
+) -> VersionWriteOut:
+    """Edit a version in place; it keeps its position."""
+    _may_write(caller, title_id)
+    raw = await read_json(request)
+    result = await _titles(request).replace_version(
+        title_id, version, raw, _actor(caller, reason), strict=strict
+    )
+    return _version_out(result, raw.get("version") if isinstance(raw, dict) else None)
+
+
+@api.delete(
+    "/{title_id}/versions/{version}",
+    response_model=VersionWriteOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def delete_version(
+    request: Request,
+    caller: Writer,
+    title_id: TitleIdParam,
+    version: VersionParam,
+    reason: Reason = None,
+) -> VersionWriteOut:
+    """Delete one version; the last version of a title cannot be deleted."""
+    _may_write(caller, title_id)
+    result = await _titles(request).delete_version(title_id, version, _actor(caller, reason))
+    return _version_out(result, None)
+
+
+# -- the Jamf feed -------------------------------------------------------------------------------
+
+feed = APIRouter(prefix="/jamf/v1", tags=["jamf feed"])
+
+_FEED_HEADERS = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+_JSON = "application/json"
+_FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Pretty-printed JSON, as PatchServer served it", "content": {_JSON: {}}},
+    304: {"description": "Not modified since the ETag or date the client holds"},
+}
+
+
+def _cache(request: Request) -> FeedCache:
+    return request.app.state.feed  # type: ignore[no-any-return]
+
+
+def _answer(request: Request, rendered: Rendered) -> Response:
+    headers = dict(_FEED_HEADERS)
+    if rendered.last_modified is not None:
+        headers["Last-Modified"] = http_date(rendered.last_modified)
+    gzip = accepts_gzip(request)
+    headers["ETag"] = rendered.etag.removesuffix('"') + '-gzip"' if gzip else rendered.etag
+    if not_modified(request, rendered.etag, rendered.last_modified):
+        return Response(status_code=304, headers=headers)
+    if gzip:
+        headers["Content-Encoding"] = "gzip"
+        return Response(rendered.gzipped(), media_type=_JSON, headers=headers)
+    return Response(rendered.body, media_type=_JSON, headers=headers)
+
+
+@feed.api_route("", methods=["GET", "HEAD"], include_in_schema=False)
+@feed.api_route("/", methods=["GET", "HEAD"], responses={200: {"description": "The feed is up"}})
+async def feed_base() -> Response:
+    """Jamf Pro's "Test" button sends HEAD here first; PatchServer answered 404, Pomona 200."""
+    return Response(b'{"feed": "jamf/v1", "software": "software"}\n', media_type=_JSON)
+
+
+@feed.api_route("/software", methods=["GET", "HEAD"], responses=_FEED_RESPONSES)
+async def software(request: Request) -> Response:
+    """Every title's summary."""
+    return _answer(request, await _cache(request).software())
+
+
+@feed.api_route(
+    "/software/{ids}",
+    methods=["GET", "HEAD"],
+    responses={**_FEED_RESPONSES, **error_responses(422)},
+)
+async def software_for(
+    request: Request,
+    ids: Annotated[
+        str,
+        Path(description="Comma-separated title ids; unknown ids are left out", max_length=100_000),
+    ],
+) -> Response:
+    """The summaries of the titles named; unknown ids are left out, as Jamf's own feed does."""
+    wanted = [i.strip() for i in ids.split(",") if i.strip()]
+    return _answer(request, await _cache(request).software_for(wanted))
+
+
+@feed.api_route(
+    "/patch/{title_id}",
+    methods=["GET", "HEAD"],
+    responses={**_FEED_RESPONSES, **error_responses(404)},
+)
+async def patch(
+    request: Request, title_id: Annotated[str, Path(description="A title id")]
+) -> Response:
+    """One title's full definition."""
+    rendered = await _cache(request).patch(title_id)
+    if rendered is None:
+        raise ApiError(404, f"no title '{title_id}' on this feed")
+    return _answer(request, rendered)

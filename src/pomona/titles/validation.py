@@ -1,0 +1,318 @@
+"""Check a patch definition beyond its shape and report every problem at once.
+
+Real definitions are sloppy (see docs/definitions.md): a string ``"true"`` for a boolean, a
+release date with a one-digit month, a ``lastModified`` that is not a date. Where the intent is
+unambiguous the value is repaired and the repair reported as a *warning*; ``strict`` turns
+warnings into errors. Everything else that is wrong is an *error* located by a JSON pointer.
+What comes out is canonical: the same input always gives the same bytes on the feed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from pomona.errors import Invalid, Problem, pointer
+from pomona.titles.schemas import CRITERION_TYPES, OPERATORS, Patch, SoftwareTitle
+
+JAMF_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+_TITLE_KEYS = frozenset(SoftwareTitle.model_fields)
+_PATCH_KEYS = frozenset(Patch.model_fields)
+_CRITERION_KEYS = frozenset({"name", "operator", "value", "type", "and"})
+_SLOPPY_DATE = re.compile(
+    r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(?:[.,]\d+)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$"
+)
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(JAMF_TIME_FORMAT)
+
+
+def parse_time(value: str) -> tuple[datetime, bool] | None:
+    """Parse an ISO-8601 time; the flag says it needed repair. ``None`` when it is not a time."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is not None:
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC), True
+        return moment.astimezone(UTC), False
+    match = _SLOPPY_DATE.match(value)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, zone = match.groups()
+    try:
+        moment = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+        )
+        if zone and zone != "Z":
+            moment = datetime.fromisoformat(moment.isoformat() + zone)
+    except ValueError:
+        return None
+    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)), True
+
+
+@dataclass
+class Checked:
+    """A valid, canonical definition and what was repaired on the way."""
+
+    title: SoftwareTitle
+    warnings: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class _Pass:
+    """The state of one check: what was repaired and what is wrong."""
+
+    warnings: list[Problem] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+
+    def warn(self, path: tuple[str | int, ...], message: str) -> None:
+        self.warnings.append(Problem(pointer(path), message))
+
+    def error(self, path: tuple[str | int, ...], message: str) -> None:
+        self.errors.append(Problem(pointer(path), message))
+
+
+def _dicts(
+    value: Any, path: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    """The objects of a list, with their paths; anything else is left to the model to report."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                yield (*path, index), item
+
+
+def _drop_unknown(
+    data: dict[str, Any], known: frozenset[str], path: tuple[str | int, ...], check: _Pass
+) -> None:
+    for key in sorted(set(data) - known):
+        check.warn((*path, key), f"unknown key '{key}' was removed; Jamf Pro does not read it")
+        del data[key]
+
+
+def _normalise_criterion(data: dict[str, Any], path: tuple[str | int, ...], check: _Pass) -> None:
+    _drop_unknown(data, _CRITERION_KEYS, path, check)
+    joiner = data.get("and")
+    if isinstance(joiner, str) and joiner.strip().lower() in ("true", "false"):
+        data["and"] = joiner.strip().lower() == "true"
+        check.warn((*path, "and"), f'the string "{joiner}" was read as the boolean {data["and"]}')
+    elif "and" not in data:
+        data["and"] = True
+    if data.get("type") not in (None, *CRITERION_TYPES) and isinstance(data.get("type"), str):
+        check.error(
+            (*path, "type"),
+            f"'{data['type']}' is not a criterion type; use one of: {', '.join(CRITERION_TYPES)}",
+        )
+    operator = data.get("operator")
+    if isinstance(operator, str) and operator not in OPERATORS:
+        # A case or spacing slip has one meaning; anything else is for the author to fix.
+        folded = " ".join(operator.lower().split())
+        if folded in OPERATORS:
+            data["operator"] = folded
+            check.warn((*path, "operator"), f"operator '{operator}' was read as '{folded}'")
+        else:
+            check.error(
+                (*path, "operator"),
+                f"'{operator}' is not an operator Jamf Pro knows; use one of: "
+                + ", ".join(OPERATORS),
+            )
+
+
+def _normalise_criteria(value: Any, path: tuple[str | int, ...], check: _Pass) -> None:
+    for item_path, item in _dicts(value, path):
+        _normalise_criterion(item, item_path, check)
+
+
+def _normalise_date(
+    data: dict[str, Any], key: str, path: tuple[str | int, ...], check: _Pass
+) -> None:
+    value = data.get(key)
+    if not isinstance(value, str):
+        return  # missing or the wrong type: the model reports it
+    parsed = parse_time(value)
+    if parsed is None:
+        check.error(
+            (*path, key), f"'{value}' is not a date; use ISO-8601 such as 2024-05-01T12:00:00Z"
+        )
+        return
+    moment, repaired = parsed
+    data[key] = format_time(moment)
+    if repaired:
+        check.warn((*path, key), f"'{value}' was read as {data[key]}")
+
+
+def _normalise_patch(data: dict[str, Any], path: tuple[str | int, ...], check: _Pass) -> None:
+    _drop_unknown(data, _PATCH_KEYS, path, check)
+    _normalise_date(data, "releaseDate", path, check)
+    for key in ("standalone", "reboot"):
+        if isinstance(data.get(key), str) and data[key].strip().lower() in ("true", "false"):
+            original = data[key]
+            data[key] = original.strip().lower() == "true"
+            check.warn((*path, key), f'the string "{original}" was read as the boolean {data[key]}')
+    data.setdefault("dependencies", [])
+    if data.get("dependencies") is None:
+        data["dependencies"] = []
+    for component_path, component in _dicts(data.get("components"), (*path, "components")):
+        _drop_unknown(component, frozenset({"name", "version", "criteria"}), component_path, check)
+        _normalise_criteria(component.get("criteria"), (*component_path, "criteria"), check)
+    _normalise_criteria(data.get("capabilities"), (*path, "capabilities"), check)
+
+
+def _check_references(data: dict[str, Any], check: _Pass) -> None:
+    """Rules that span objects: unique versions and EA keys, EA criteria naming a real EA."""
+    ea_keys: dict[str, int] = {}
+    for ea_path, ea in _dicts(data.get("extensionAttributes"), ("extensionAttributes",)):
+        key, value = ea.get("key"), ea.get("value")
+        if isinstance(key, str):
+            if key in ea_keys:
+                check.error(
+                    (*ea_path, "key"),
+                    f"EA key '{key}' is already used by /extensionAttributes/{ea_keys[key]}",
+                )
+            else:
+                ea_keys[key] = int(ea_path[-1])
+        if isinstance(value, str):
+            try:
+                script = base64.b64decode(value.encode("ascii"), validate=True)
+                script.decode("utf-8")
+            except (binascii.Error, ValueError):
+                check.error(
+                    (*ea_path, "value"),
+                    "must be the base64 encoding of the EA's script (UTF-8 text)",
+                )
+    versions: dict[str, int] = {}
+    for patch_path, patch in _dicts(data.get("patches"), ("patches",)):
+        version = patch.get("version")
+        if isinstance(version, str):
+            if version in versions:
+                check.error(
+                    (*patch_path, "version"),
+                    f"version '{version}' is already /patches/{versions[version]}",
+                )
+            else:
+                versions[version] = int(patch_path[-1])
+    for criterion_path, criterion in _all_criteria(data):
+        if criterion.get("type") == "extensionAttribute":
+            name = criterion.get("name")
+            if isinstance(name, str) and name not in ea_keys:
+                known = ", ".join(sorted(ea_keys)) or "none are defined"
+                check.error(
+                    (*criterion_path, "name"),
+                    f"no extension attribute with key '{name}' in /extensionAttributes ({known})",
+                )
+
+
+def _all_criteria(data: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    yield from _dicts(data.get("requirements"), ("requirements",))
+    for patch_path, patch in _dicts(data.get("patches"), ("patches",)):
+        for component_path, component in _dicts(
+            patch.get("components"), (*patch_path, "components")
+        ):
+            yield from _dicts(component.get("criteria"), (*component_path, "criteria"))
+        yield from _dicts(patch.get("capabilities"), (*patch_path, "capabilities"))
+
+
+def _model_problems(error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        loc = tuple("and" if part == "and_" else part for part in item["loc"])
+        kind = item["type"]
+        if kind == "missing":
+            message = "is required"
+        elif item.get("input", ...) is None:
+            message = "must not be null; Jamf Pro rejects null here"
+        elif kind == "extra_forbidden":
+            message = "is not part of the Jamf definition format"
+        elif kind == "too_short" and isinstance(item.get("input"), list):
+            message = "must have at least one entry"
+        elif kind == "literal_error":
+            continue  # operator and type are reported with the list of allowed values already
+        else:
+            message = item["msg"][0].lower() + item["msg"][1:]
+        problems.append(Problem(pointer(loc), message))
+    return problems
+
+
+def check_definition(
+    raw: Any,
+    *,
+    now: datetime,
+    strict: bool = False,
+    current_version: Callable[[SoftwareTitle], str] | None = None,
+) -> Checked:
+    """Validate and normalise a full definition, or raise ``Invalid`` with every problem.
+
+    ``lastModified`` becomes ``now`` and ``currentVersion`` the newest version (or what
+    ``current_version`` picks): both belong to the server.
+    """
+    check = _Pass()
+    if not isinstance(raw, dict):
+        raise Invalid("a definition must be a JSON object")
+    data = dict(raw)
+    _drop_unknown(data, _TITLE_KEYS, (), check)
+    last_modified = data.get("lastModified")
+    if not isinstance(last_modified, str) or parse_time(last_modified) is None:
+        shown = "missing" if last_modified is None else f"'{last_modified}'"
+        check.warn(
+            ("lastModified",), f"{shown} was replaced; the server sets lastModified on every change"
+        )
+    data["lastModified"] = format_time(now)
+    data.setdefault("extensionAttributes", [])
+    _normalise_criteria(data.get("requirements"), ("requirements",), check)
+    for patch_path, patch in _dicts(data.get("patches"), ("patches",)):
+        _normalise_patch(patch, patch_path, check)
+    _check_references(data, check)
+
+    given_current = data.get("currentVersion")
+    patches = data.get("patches")
+    newest = (
+        patches[0].get("version")
+        if isinstance(patches, list) and patches and isinstance(patches[0], dict)
+        else None
+    )
+    data["currentVersion"] = newest if isinstance(newest, str) else ""
+
+    title: SoftwareTitle | None = None
+    try:
+        title = SoftwareTitle.model_validate(data)
+    except ValidationError as exc:
+        check.errors.extend(_model_problems(exc))
+    if check.errors or title is None:
+        raise Invalid(_sorted(check.errors))
+
+    chosen = current_version(title) if current_version else title.patches[0].version
+    if given_current is not None and given_current != chosen:
+        check.warn(
+            ("currentVersion",), f"'{given_current}' was replaced by {chosen!r}, the newest version"
+        )
+    if chosen != title.currentVersion:
+        title = title.model_copy(update={"currentVersion": chosen})
+    if strict and check.warnings:
+        raise Invalid(
+            [Problem(w.path, f"strict mode: {w.message}") for w in _sorted(check.warnings)]
+        )
+    return Checked(title, _sorted(check.warnings))
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    """Order problems as they appear in the document, so the list reads top to bottom."""
+
+    def key(problem: Problem) -> list[tuple[int, int | str]]:
+        return [(0, int(p)) if p.isdigit() else (1, p) for p in problem.path.split("/")[1:]]
+
+    seen: set[Problem] = set()
+    unique = [p for p in problems if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+    return sorted(unique, key=key)
