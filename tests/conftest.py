@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import create_engine, delete, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, delete, inspect, text, update
+from sqlalchemy.engine import URL, make_url
 
 from pomona.app import create_app
 from pomona.models import metadata
@@ -59,32 +60,61 @@ def _reachable(url: str) -> bool:
         return False
 
 
-def _sync_url(url: str) -> str:
+def _sync_url(url: str | URL) -> str:
     parsed = make_url(url)
     return parsed.set(drivername=_SYNC_DRIVERS[parsed.get_backend_name()]).render_as_string(
         hide_password=False
     )
 
 
-_prepared: set[str] = set()
+_created: dict[str, str] = {}  # engine -> URL of this run's own database
 
 
-def _fresh_database(url: str) -> None:
-    """First use in a run: drop everything so migrations start from nothing. Later: empty tables."""
+def _server_database(engine: str) -> str:
+    """A database of this test run's own on the engine's server, created on first use.
+
+    Each run gets a fresh, uniquely named database, so concurrent runs on one server (two
+    terminals, CI beside a developer) never see each other's rows.
+    """
+    if engine in _created:
+        return _created[engine]
+    server = make_url(SERVER_URLS[engine])
+    name = f"pomona_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(_sync_url(server), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    finally:
+        admin.dispose()
+    _created[engine] = server.set(database=name).render_as_string(hide_password=False)
+    return _created[engine]
+
+
+def _empty_tables(url: str) -> None:
+    """Between tests: delete every row, keep the migrated schema."""
     engine = create_engine(_sync_url(url))
     try:
         with engine.begin() as conn:
-            if url not in _prepared:
-                metadata.drop_all(conn)
-                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-            else:
-                for table in reversed(metadata.sorted_tables):
-                    if table.name != "feed_state":
-                        conn.execute(delete(table))
-                conn.execute(update(FeedState).values(generation=0))
+            if not inspect(conn).has_table("alembic_version"):
+                return
+            for table in reversed(metadata.sorted_tables):
+                if table.name != "feed_state":
+                    conn.execute(delete(table))
+            conn.execute(update(FeedState).values(generation=0))
     finally:
         engine.dispose()
-    _prepared.add(url)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_server_databases() -> Iterator[None]:
+    yield
+    for engine, url in _created.items():
+        admin = create_engine(_sync_url(SERVER_URLS[engine]), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {make_url(url).database}"))
+        finally:
+            admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
@@ -92,10 +122,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A clean database on each engine, in turn."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'pomona.db'}"
-    url = SERVER_URLS[request.param]
-    if not _reachable(url):
-        unavailable(f"{request.param} at {make_url(url).render_as_string()}")
-    _fresh_database(url)
+    if not _reachable(SERVER_URLS[request.param]):
+        unavailable(f"{request.param} at {make_url(SERVER_URLS[request.param]).render_as_string()}")
+    url = _server_database(request.param)
+    _empty_tables(url)
     return url
 
 

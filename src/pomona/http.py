@@ -64,7 +64,11 @@ async def principal(request: Request) -> Principal:
         )
     found = await request.app.state.tokens.authenticate(secret.strip())
     if found is None:
-        raise ApiError(401, "the token is unknown, revoked or expired")
+        raise ApiError(
+            401,
+            "the token is unknown, revoked or expired; create a new one on the server with "
+            "`pomona token create`",
+        )
     return found  # type: ignore[no-any-return]
 
 
@@ -74,7 +78,11 @@ def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
     async def dependency(request: Request) -> Principal:
         caller = await principal(request)
         if not caller.allows(scope):
-            raise ApiError(403, f"this needs a token with the '{scope}' scope")
+            raise ApiError(
+                403,
+                f"this needs a token with the '{scope}' scope; create one on the server with "
+                f"`pomona token create --name NAME --scope {scope}`",
+            )
         return caller
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"
@@ -134,9 +142,17 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     return errors_response(422, problems)
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return errors_response(exc.status_code, [Problem("", str(exc.detail))], dict(exc.headers or {}))
+    message = str(exc.detail)
+    if exc.status_code == 404 and message == "Not Found":
+        message = (
+            f"nothing at {request.url.path}; the Jamf feed is under /jamf/v1/ and the API is "
+            "described at /docs"
+        )
+    elif exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
+        message = f"{request.method} is not allowed here; use {exc.headers['Allow']}"
+    return errors_response(exc.status_code, [Problem("", message)], dict(exc.headers or {}))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -67,7 +67,11 @@ class TokenService:
             async with self.db.transaction() as session:
                 session.add(row)
         except IntegrityError:
-            raise Conflict(f"a token named '{name}' exists; pick another name", "/name") from None
+            raise Conflict(
+                f"a token named '{name}' exists; pick another name, or revoke the old one with "
+                f"`pomona token revoke {name}`",
+                "/name",
+            ) from None
         return _info(row), secret
 
     async def list_tokens(self) -> list[TokenInfo]:
@@ -80,7 +84,7 @@ class TokenService:
         async with self.db.transaction() as session:
             row = await session.scalar(select(ApiToken).where(ApiToken.name == name))
             if row is None:
-                raise NotFound(f"no token named '{name}'")
+                raise NotFound(f"no token named '{name}'; `pomona token list` shows the names")
             await session.delete(row)
 
     async def authenticate(self, secret: str) -> Principal | None:

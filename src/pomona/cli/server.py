@@ -13,6 +13,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from pomona import __version__
 from pomona.auth.scopes import SCOPES
@@ -65,9 +67,28 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
         return asyncio.run(run())
     except ApiError as exc:
         for problem in exc.problems:
-            where = f"{problem.path}: " if problem.path else ""
-            err.print(f"[red]error:[/red] {where}{problem.message}")
+            where = f"{_option(problem.path)}: " if problem.path else ""
+            err.print(f"[red]error:[/red] {where}{problem.message}", highlight=False)
         raise typer.Exit(1) from None
+    except (SQLAlchemyError, OSError) as exc:
+        url = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        err.print(
+            f"[red]error:[/red] cannot use the database at {url}: {reason}\n"
+            "Check database_url (POMONA_DATABASE_URL or the --config file) and that the "
+            "database server is running.",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+
+
+# Services locate problems by JSON pointer into an API body; on the command line, name the option.
+_OPTIONS = {"name": "--name", "scopes": "--scope", "titles": "--title"}
+
+
+def _option(path: str) -> str:
+    head = path.split("/")[1] if path.startswith("/") else path
+    return _OPTIONS.get(head, path)
 
 
 @app.callback(invoke_without_command=True)

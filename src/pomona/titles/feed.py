@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,17 +23,40 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from pomona.db import Database
-from pomona.titles.models import FeedState, Title
+from pomona.titles.models import FeedState, Title, TitleRevision
+
+log = logging.getLogger("pomona.feed")
 
 _PRETTY = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+_NON_ASCII = re.compile("[\x7f-\U0010ffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def _dumps(value: Any) -> bytes:
+    """Two-space indent, sorted keys, and only ASCII: byte for byte what Python's
+    ``json.dumps(value, indent=2, sort_keys=True)`` (and so PatchServer) gives, whatever the
+    locale of the shell script reading it."""
+    data = orjson.dumps(value, option=_PRETTY)
+    if data.isascii() and b"\x7f" not in data:
+        return data
+    # Outside strings the layout is pure ASCII, so every match is inside a string.
+    return _NON_ASCII.sub(_escape, data.decode()).encode()
 
 
 def pretty(value: Any) -> bytes:
-    """The feed's JSON layout: two-space indent, sorted keys, a final newline."""
-    return orjson.dumps(value, option=_PRETTY) + b"\n"
+    """The feed's JSON layout: two-space indent, sorted keys, ASCII, a final newline."""
+    return _dumps(value) + b"\n"
 
 
 @dataclass(slots=True)
@@ -70,7 +95,7 @@ def _array(fragments: Iterable[bytes]) -> bytes:
 def _fragment(summary: dict[str, Any]) -> bytes:
     # Indenting the object's own rendering gives byte for byte what rendering the whole array
     # would, so /software/{ids} is a join of prepared pieces.
-    return b"\n".join(b"  " + line for line in orjson.dumps(summary, option=_PRETTY).split(b"\n"))
+    return b"\n".join(b"  " + line for line in _dumps(summary).split(b"\n"))
 
 
 class FeedCache:
@@ -87,11 +112,14 @@ class FeedCache:
         self._lock = asyncio.Lock()
         self._generation = -1
         self._checked_at = float("-inf")
+        self._invalidations = 0
         self._entries: dict[str, _Entry] = {}
+        self._last_deletion: datetime | None = None
         self._software = Rendered(b"[]\n", None)
 
     def invalidate(self) -> None:
         """Forget when the database was last checked, so the next request looks again."""
+        self._invalidations += 1
         self._checked_at = float("-inf")
 
     async def software(self) -> Rendered:
@@ -102,8 +130,7 @@ class FeedCache:
         await self._fresh()
         wanted = dict.fromkeys(ids)  # keeps the caller's order, drops repeats
         entries = [self._entries[i] for i in wanted if i in self._entries]
-        newest = max((e.last_modified for e in entries), default=None)
-        return Rendered(_array(e.summary for e in entries), newest)
+        return Rendered(_array(e.summary for e in entries), self._newest(entries))
 
     async def patch(self, title_id: str) -> Rendered | None:
         await self._fresh()
@@ -116,9 +143,19 @@ class FeedCache:
         async with self._lock:
             if self._clock() - self._checked_at < self._refresh:
                 return  # another request refreshed while this one waited
-            started = self._clock()
-            await self._reload()
-            self._checked_at = started
+            started, invalidations = self._clock(), self._invalidations
+            try:
+                await self._reload()
+            except (SQLAlchemyError, OSError):
+                if self._generation < 0:
+                    raise  # nothing rendered yet: there is no feed to fall back on
+                # Jamf Pro is better served the last good feed than an error; retry later.
+                log.exception("feed: cannot read the database; serving the feed as last read")
+                self._checked_at = started
+                return
+            if invalidations == self._invalidations:
+                # A write that finished during the reload may not be in it: check again then.
+                self._checked_at = started
 
     async def _reload(self) -> None:
         async with self._db.sessions() as session:
@@ -139,12 +176,22 @@ class FeedCache:
                 )
                 for title_id, row_generation, last_modified, document in rows:
                     self._entries[title_id] = _render(row_generation, last_modified, document)
+            # A deletion changes /software too, so its time counts for Last-Modified: without it
+            # the date would go back and If-Modified-Since would hide that a title left.
+            self._last_deletion = await session.scalar(
+                select(func.max(TitleRevision.created_at)).where(TitleRevision.action == "delete")
+            )
         for title_id in set(self._entries) - set(current):
             del self._entries[title_id]
         ordered = [self._entries[i] for i in sorted(self._entries)]
-        newest = max((e.last_modified for e in ordered), default=None)
-        self._software = Rendered(_array(e.summary for e in ordered), newest)
+        self._software = Rendered(_array(e.summary for e in ordered), self._newest(ordered))
         self._generation = generation if generation is not None else -1
+
+    def _newest(self, entries: Iterable[_Entry]) -> datetime | None:
+        moments = [e.last_modified for e in entries]
+        if self._last_deletion is not None:
+            moments.append(self._last_deletion)
+        return max(moments, default=None)
 
 
 def _render(generation: int, last_modified: datetime, document: str) -> _Entry:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from pomona.auth.scopes import Principal
-from pomona.errors import ApiError, ProblemOut, error_responses
+from pomona.errors import ApiError, Problem, ProblemOut, error_responses
 from pomona.http import accepts_gzip, http_date, not_modified, read_json, require
 from pomona.titles.feed import FeedCache, Rendered
 from pomona.titles.schemas import ID_PATTERN, Patch, SoftwareTitle
@@ -83,17 +83,32 @@ def _actor(caller: Principal, reason: str | None) -> Actor:
 
 
 def _revision(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
+    if if_match is None or if_match.strip() == "*":
+        return None  # "*" matches any current revision (RFC 9110 section 13.1.1)
     tag = if_match.strip().removeprefix("W/").strip('"')
     if not tag.startswith("r") or not tag[1:].isdigit():
-        raise ApiError(412, f'If-Match must be a title ETag such as "r3", not {if_match}')
+        raise ApiError(
+            412,
+            [
+                Problem(
+                    "/if-match",
+                    f'If-Match must be a title ETag such as "r3", not {if_match}; '
+                    "read the ETag with GET /api/v1/titles/{id}",
+                    "header",
+                )
+            ],
+        )
     return int(tag[1:])
 
 
 def _may_write(caller: Principal, title_id: str) -> None:
     if not caller.may_write_title(title_id):
-        raise ApiError(403, f"this token may not write title '{title_id}'")
+        allowed = ", ".join(sorted(caller.titles or ())) or "no title"
+        raise ApiError(
+            403,
+            f"this token may not write title '{title_id}'; it may write only: {allowed}. "
+            "Use a token that is not limited to titles",
+        )
 
 
 def _title_out(result: WriteResult) -> TitleWriteOut:
@@ -352,12 +367,15 @@ async def feed_base() -> Response:
     return Response(b'{"feed": "jamf/v1", "software": "software"}\n', media_type=_JSON)
 
 
+# Jamf Pro follows no redirect, so a trailing slash (a SERVER entered with one) is served as is.
+@feed.api_route("/software/", methods=["GET", "HEAD"], include_in_schema=False)
 @feed.api_route("/software", methods=["GET", "HEAD"], responses=_FEED_RESPONSES)
 async def software(request: Request) -> Response:
     """Every title's summary."""
     return _answer(request, await _cache(request).software())
 
 
+@feed.api_route("/software/{ids}/", methods=["GET", "HEAD"], include_in_schema=False)
 @feed.api_route(
     "/software/{ids}",
     methods=["GET", "HEAD"],
@@ -375,6 +393,7 @@ async def software_for(
     return _answer(request, await _cache(request).software_for(wanted))
 
 
+@feed.api_route("/patch/{title_id}/", methods=["GET", "HEAD"], include_in_schema=False)
 @feed.api_route(
     "/patch/{title_id}",
     methods=["GET", "HEAD"],

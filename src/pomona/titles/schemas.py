@@ -22,6 +22,8 @@ TitleId = Annotated[
     ),
 ]
 NonEmpty = Annotated[StrictStr, Field(min_length=1)]
+# What the database keeps in a column of its own (titles.name, .publisher, .current_version).
+ShortText = Annotated[StrictStr, Field(min_length=1, max_length=255)]
 
 CRITERION_TYPES = ("recon", "extensionAttribute")
 OPERATORS = (
@@ -88,7 +90,7 @@ class Component(JamfModel):
 class Patch(JamfModel):
     """One version of a title."""
 
-    version: NonEmpty
+    version: ShortText
     releaseDate: StrictStr = Field(description="UTC, served as YYYY-MM-DDTHH:MM:SSZ")
     standalone: StrictBool
     minimumOperatingSystem: StrictStr
@@ -119,8 +121,8 @@ class SoftwareTitle(JamfModel):
     """A full patch definition as served on ``/patch/{id}``."""
 
     id: TitleId
-    name: NonEmpty
-    publisher: NonEmpty
+    name: ShortText
+    publisher: ShortText
     appName: StrictStr | None = None
     bundleId: StrictStr | None = None
     lastModified: StrictStr

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -67,12 +67,15 @@ class TitleService:
     async def search(self, *, query: str | None, offset: int, limit: int) -> Page:
         where = []
         if query:
-            pattern = f"%{query.lower()}%"
+            # The query is plain text: '%', '_' and the escape character itself match literally.
+            escaped = query.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
+            pattern = f"%{escaped}%"
             where.append(
                 or_(
-                    func.lower(Title.title_id).like(pattern),
-                    func.lower(Title.name).like(pattern),
-                    func.lower(Title.publisher).like(pattern),
+                    *(
+                        func.lower(column).like(pattern, escape="!")
+                        for column in (Title.title_id, Title.name, Title.publisher)
+                    )
                 )
             )
         async with self.db.sessions() as session:
@@ -95,14 +98,18 @@ class TitleService:
         for patch in await self.versions(title_id):
             if patch["version"] == version:
                 return patch
-        raise NotFound(f"title '{title_id}' has no version '{version}'")
+        raise NotFound(
+            f"title '{title_id}' has no version '{version}'; "
+            f"list its versions with GET /api/v1/titles/{title_id}/versions"
+        )
 
     # -- writes of whole titles ------------------------------------------------------------------
 
     async def create(self, raw: Any, actor: Actor, *, strict: bool = False) -> WriteResult:
         async with self.db.transaction() as session:
             generation = await _bump(session)
-            checked = check_definition(raw, now=utcnow(), strict=strict)
+            now = utcnow()
+            checked = check_definition(raw, now=now, strict=strict)
             title_id = checked.title.id
             if await _find(session, title_id) is not None:
                 raise Conflict(
@@ -110,9 +117,9 @@ class TitleService:
                     "/id",
                 )
             summary = f"created with {_count(checked.title)}"
-            row = Title(title_id=title_id, created_at=utcnow(), revision=0)
+            row = Title(title_id=title_id, created_at=now, revision=0)
             result = await self._store(
-                session, row, checked.title, generation, "create", summary, actor
+                session, row, checked.title, now, generation, "create", summary, actor
             )
             result.created, result.warnings = True, checked.warnings
         self._changed()
@@ -131,7 +138,8 @@ class TitleService:
             generation = await _bump(session)
             row = await self._row(session, title_id)
             _check_revision(row, if_revision)
-            checked = check_definition(raw, now=utcnow(), strict=strict)
+            now = _moment_after(row.last_modified)
+            checked = check_definition(raw, now=now, strict=strict)
             if checked.title.id != title_id:
                 raise Invalid(
                     f"the body's id '{checked.title.id}' differs from '{title_id}' in the URL; "
@@ -140,7 +148,7 @@ class TitleService:
                 )
             summary = f"replaced with {_count(checked.title)}"
             result = await self._store(
-                session, row, checked.title, generation, "replace", summary, actor
+                session, row, checked.title, now, generation, "replace", summary, actor
             )
             result.warnings = checked.warnings
         self._changed()
@@ -159,7 +167,7 @@ class TitleService:
                     summary="deleted",
                     actor=actor.name,
                     reason=actor.reason,
-                    created_at=utcnow(),
+                    created_at=_moment_after(row.last_modified),
                     document=None,
                 )
             )
@@ -184,7 +192,9 @@ class TitleService:
         new version just below 2.0, i.e. as the next older one.
         """
         if after is not None and before is not None:
-            raise ApiError(400, "give either 'after' or 'before', not both", "/after")
+            raise ApiError(
+                400, [Problem("/after", "give either 'after' or 'before', not both", "query")]
+            )
         _require_object(raw)
 
         def edit(patches: list[Any]) -> tuple[int, str]:
@@ -256,19 +266,20 @@ class TitleService:
             generation = await _bump(session)
             row = await self._row(session, title_id)
             document = orjson.loads(row.document)
-            # The server recomputes both; leaving them out keeps their warnings out of the answer.
-            del document["currentVersion"], document["lastModified"]
+            # The server recomputes currentVersion; leaving it out keeps a warning about a changed
+            # newest version out of the answer (and out of strict mode). The stored lastModified
+            # is a valid time, so it passes without a warning and is then replaced.
+            del document["currentVersion"]
             index, summary = edit(document["patches"])
+            now = _moment_after(row.last_modified)
             try:
-                checked = check_definition(document, now=utcnow(), strict=strict)
+                checked = check_definition(document, now=now, strict=strict)
             except Invalid as exc:
                 raise Invalid(_relocate(exc.problems, index)) from None
             result = await self._store(
-                session, row, checked.title, generation, action, summary, actor
+                session, row, checked.title, now, generation, action, summary, actor
             )
-            result.warnings = _relocate(
-                [w for w in checked.warnings if w.path != "/lastModified"], index
-            )
+            result.warnings = _relocate(checked.warnings, index)
         self._changed()
         return result
 
@@ -277,24 +288,27 @@ class TitleService:
         session: AsyncSession,
         row: Title,
         title: SoftwareTitle,
+        now: datetime,
         generation: int,
         action: str,
         summary: str,
         actor: Actor,
     ) -> WriteResult:
         document = canonical(title.to_jamf())
-        now = utcnow()
         row.name, row.publisher = title.name, title.publisher
         row.current_version = title.currentVersion
+        # The revision is the number of this change in the id's whole history, so it never
+        # repeats, even for a title deleted and created again: an old ETag can never match.
+        number = await _next_number(session, title.id)
         row.last_modified = now
-        row.revision += 1
+        row.revision = number
         row.generation = generation
         row.document = document
         session.add(row)
         session.add(
             TitleRevision(
                 title_id=title.id,
-                number=await _next_number(session, title.id),
+                number=number,
                 action=action,
                 summary=summary,
                 actor=actor.name,
@@ -309,7 +323,10 @@ class TitleService:
     async def _row(self, session: AsyncSession, title_id: str) -> Title:
         row = await _find(session, title_id)
         if row is None:
-            raise NotFound(f"no title '{title_id}'")
+            raise NotFound(
+                f"no title '{title_id}'; create it with POST /api/v1/titles, "
+                "or list the titles with GET /api/v1/titles"
+            )
         return row
 
     def _changed(self) -> None:
@@ -336,6 +353,16 @@ async def _next_number(session: AsyncSession, title_id: str) -> int:
         select(func.max(TitleRevision.number)).where(TitleRevision.title_id == title_id)
     )
     return (current or 0) + 1
+
+
+def _moment_after(previous: datetime) -> datetime:
+    """Now, or a second after ``previous`` if that is not earlier.
+
+    Times are kept to the second (Jamf's format), so two writes within one second would show the
+    same ``lastModified``; a client comparing it would miss the second write.
+    """
+    now = utcnow()
+    return now if now > previous else previous + timedelta(seconds=1)
 
 
 def _record(row: Title) -> TitleRecord:
@@ -366,10 +393,13 @@ def _position(patches: list[Any], version: str, title_id: str, parameter: str) -
     for index, patch in enumerate(patches):
         if patch["version"] == version:
             return index
-    raise NotFound(
-        f"title '{title_id}' has no version '{version}'",
-        "" if parameter == "version" else f"/{parameter}",
+    message = (
+        f"title '{title_id}' has no version '{version}'; "
+        f"list its versions with GET /api/v1/titles/{title_id}/versions"
     )
+    if parameter == "version":
+        raise NotFound(message)
+    raise ApiError(404, [Problem(f"/{parameter}", message, "query")])
 
 
 def _relocate(problems: Sequence[Problem], index: int) -> list[Problem]:

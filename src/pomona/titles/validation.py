@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,13 +21,29 @@ from typing import Any
 from pydantic import ValidationError
 
 from pomona.errors import Invalid, Problem, pointer
-from pomona.titles.schemas import CRITERION_TYPES, OPERATORS, Patch, SoftwareTitle
+from pomona.titles.schemas import (
+    CRITERION_TYPES,
+    ID_PATTERN,
+    OPERATORS,
+    Component,
+    ExtensionAttribute,
+    KillApp,
+    Patch,
+    SoftwareTitle,
+)
 
 JAMF_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 _TITLE_KEYS = frozenset(SoftwareTitle.model_fields)
 _PATCH_KEYS = frozenset(Patch.model_fields)
 _CRITERION_KEYS = frozenset({"name", "operator", "value", "type", "and"})
+_COMPONENT_KEYS = frozenset(Component.model_fields)
+_KILL_APP_KEYS = frozenset(KillApp.model_fields)
+_EA_KEYS = frozenset(ExtensionAttribute.model_fields)
+# Deeper than any real definition; the feed's JSON encoder stops at 255 levels.
+MAX_DEPTH = 32
+# An RFC 3339 UTC time: only its fraction of a second is dropped, which needs no warning.
+_UTC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|\+00:00)$")
 _SLOPPY_DATE = re.compile(
     r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})"
     r"(?:[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(?:[.,]\d+)?)?"
@@ -35,11 +52,29 @@ _SLOPPY_DATE = re.compile(
 
 
 def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(JAMF_TIME_FORMAT)
+    """``JAMF_TIME_FORMAT`` in UTC; the year always has four digits (``strftime`` may not)."""
+    utc = moment.astimezone(UTC)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    )
 
 
 def parse_time(value: str) -> tuple[datetime, bool] | None:
-    """Parse an ISO-8601 time; the flag says it needed repair. ``None`` when it is not a time."""
+    """Parse an ISO-8601 time; the flag says it needed repair. ``None`` when it is not a time.
+
+    Only an RFC 3339 time in UTC needs no repair (its fraction of a second is dropped quietly);
+    a time without a zone is read as UTC, an offset is converted to UTC, and a sloppy layout
+    such as ``2017-9-12T14:19:38.270Z`` is read field by field: all of those are repairs.
+    """
+    try:
+        return _parse_time(value)
+    except (OverflowError, ValueError):
+        return None  # e.g. 0001-01-01T00:00:00+01:00 is before the first representable time
+
+
+def _parse_time(value: str) -> tuple[datetime, bool] | None:
+    exact = _UTC_TIME.match(value) is not None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -47,7 +82,7 @@ def parse_time(value: str) -> tuple[datetime, bool] | None:
     if moment is not None:
         if moment.tzinfo is None:
             return moment.replace(tzinfo=UTC), True
-        return moment.astimezone(UTC), False
+        return moment.astimezone(UTC), not exact
     match = _SLOPPY_DATE.match(value)
     if not match:
         return None
@@ -95,6 +130,39 @@ def _dicts(
                 yield (*path, index), item
 
 
+def _objects(
+    value: Any, path: tuple[str | int, ...], key: str
+) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    """The objects of the list at ``value[key]`` when ``value`` is an object."""
+    if isinstance(value, dict):
+        yield from _dicts(value.get(key), (*path, key))
+
+
+def _check_strings(value: Any, path: tuple[str | int, ...], check: _Pass, depth: int = 0) -> bool:
+    """Report NUL characters (no database stores them in text) and absurd nesting.
+
+    Returns False when the value is nested too deeply to be checked further.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            check.error(path, "contains a NUL character (\\u0000); remove it")
+        return True
+    if depth >= MAX_DEPTH and isinstance(value, dict | list) and value:
+        check.error(path, f"is nested more than {MAX_DEPTH} levels deep; no definition needs that")
+        return False
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                check.error((*path, key), "the key contains a NUL character (\\u0000); remove it")
+            if not _check_strings(item, (*path, key), check, depth + 1):
+                return False
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if not _check_strings(item, (*path, index), check, depth + 1):
+                return False
+    return True
+
+
 def _drop_unknown(
     data: dict[str, Any], known: frozenset[str], path: tuple[str | int, ...], check: _Pass
 ) -> None:
@@ -103,12 +171,16 @@ def _drop_unknown(
         del data[key]
 
 
+def _json_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
 def _normalise_criterion(data: dict[str, Any], path: tuple[str | int, ...], check: _Pass) -> None:
     _drop_unknown(data, _CRITERION_KEYS, path, check)
     joiner = data.get("and")
     if isinstance(joiner, str) and joiner.strip().lower() in ("true", "false"):
         data["and"] = joiner.strip().lower() == "true"
-        check.warn((*path, "and"), f'the string "{joiner}" was read as the boolean {data["and"]}')
+        check.warn((*path, "and"), f'the string "{joiner}" was read as {_json_bool(data["and"])}')
     elif "and" not in data:
         data["and"] = True
     if data.get("type") not in (None, *CRITERION_TYPES) and isinstance(data.get("type"), str):
@@ -161,20 +233,39 @@ def _normalise_patch(data: dict[str, Any], path: tuple[str | int, ...], check: _
         if isinstance(data.get(key), str) and data[key].strip().lower() in ("true", "false"):
             original = data[key]
             data[key] = original.strip().lower() == "true"
-            check.warn((*path, key), f'the string "{original}" was read as the boolean {data[key]}')
+            check.warn((*path, key), f'the string "{original}" was read as {_json_bool(data[key])}')
     data.setdefault("dependencies", [])
     if data.get("dependencies") is None:
         data["dependencies"] = []
+    _no_nulls_inside(data["dependencies"], (*path, "dependencies"), check)
+    for kill_path, kill_app in _dicts(data.get("killApps"), (*path, "killApps")):
+        _drop_unknown(kill_app, _KILL_APP_KEYS, kill_path, check)
     for component_path, component in _dicts(data.get("components"), (*path, "components")):
-        _drop_unknown(component, frozenset({"name", "version", "criteria"}), component_path, check)
+        _drop_unknown(component, _COMPONENT_KEYS, component_path, check)
         _normalise_criteria(component.get("criteria"), (*component_path, "criteria"), check)
     _normalise_criteria(data.get("capabilities"), (*path, "capabilities"), check)
+
+
+def _no_nulls_inside(value: Any, path: tuple[str | int, ...], check: _Pass) -> None:
+    """Free-form values are served as given, so they must not hide a null either."""
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return
+    for key, item in items:
+        if item is None:
+            check.error((*path, key), "must not be null; Jamf Pro rejects null here")
+        else:
+            _no_nulls_inside(item, (*path, key), check)
 
 
 def _check_references(data: dict[str, Any], check: _Pass) -> None:
     """Rules that span objects: unique versions and EA keys, EA criteria naming a real EA."""
     ea_keys: dict[str, int] = {}
     for ea_path, ea in _dicts(data.get("extensionAttributes"), ("extensionAttributes",)):
+        _drop_unknown(ea, _EA_KEYS, ea_path, check)
         key, value = ea.get("key"), ea.get("value")
         if isinstance(key, str):
             if key in ea_keys:
@@ -188,10 +279,13 @@ def _check_references(data: dict[str, Any], check: _Pass) -> None:
             try:
                 script = base64.b64decode(value.encode("ascii"), validate=True)
                 script.decode("utf-8")
+                if base64.b64encode(script).decode("ascii") != value:
+                    raise ValueError("not canonical: stray padding or trailing bits")
             except (binascii.Error, ValueError):
                 check.error(
                     (*ea_path, "value"),
-                    "must be the base64 encoding of the EA's script (UTF-8 text)",
+                    "must be the base64 encoding of the EA's script (UTF-8 text), such as the "
+                    "output of `base64 -i script.sh`",
                 )
     versions: dict[str, int] = {}
     for patch_path, patch in _dicts(data.get("patches"), ("patches",)):
@@ -204,6 +298,11 @@ def _check_references(data: dict[str, Any], check: _Pass) -> None:
                 )
             else:
                 versions[version] = int(patch_path[-1])
+    eas = data.get("extensionAttributes")
+    if not isinstance(eas, list) or any(
+        not isinstance(ea, dict) or not isinstance(ea.get("key"), str) for ea in eas
+    ):
+        return  # the model reports the broken list or key; naming every criterion is noise
     for criterion_path, criterion in _all_criteria(data):
         if criterion.get("type") == "extensionAttribute":
             name = criterion.get("name")
@@ -225,24 +324,46 @@ def _all_criteria(data: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...],
         yield from _dicts(patch.get("capabilities"), (*patch_path, "capabilities"))
 
 
-def _model_problems(error: ValidationError) -> list[Problem]:
+_TYPE_MESSAGES = {
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "list_type": "must be an array",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "string_too_short": "must not be empty",
+    "extra_forbidden": "is not part of the Jamf definition format; remove it",
+}
+
+
+def _model_problems(error: ValidationError, reported: set[str]) -> list[Problem]:
+    """The model's errors in the API's words; paths already reported by a rule are skipped."""
     problems = []
     for item in error.errors():
         loc = tuple("and" if part == "and_" else part for part in item["loc"])
+        path = pointer(loc)
+        if path in reported:
+            continue  # e.g. an unknown operator, already reported with the allowed values
         kind = item["type"]
+        context = item.get("ctx") or {}
         if kind == "missing":
             message = "is required"
         elif item.get("input", ...) is None:
             message = "must not be null; Jamf Pro rejects null here"
-        elif kind == "extra_forbidden":
-            message = "is not part of the Jamf definition format"
         elif kind == "too_short" and isinstance(item.get("input"), list):
             message = "must have at least one entry"
+        elif kind == "string_pattern_mismatch" and context.get("pattern") == ID_PATTERN:
+            message = (
+                "use only letters, digits, '.', '_' and '-' (1 to 255 characters); "
+                "Jamf Pro rejects spaces and other characters here"
+            )
+        elif kind == "string_too_long":
+            message = f"must be at most {context.get('max_length')} characters long"
         elif kind == "literal_error":
-            continue  # operator and type are reported with the list of allowed values already
+            message = f"must be {context.get('expected', 'one of the allowed values')}"
         else:
-            message = item["msg"][0].lower() + item["msg"][1:]
-        problems.append(Problem(pointer(loc), message))
+            message = _TYPE_MESSAGES.get(kind) or item["msg"][0].lower() + item["msg"][1:]
+        problems.append(Problem(path, message))
     return problems
 
 
@@ -263,12 +384,18 @@ def check_definition(
         raise Invalid("a definition must be a JSON object")
     data = dict(raw)
     _drop_unknown(data, _TITLE_KEYS, (), check)
-    last_modified = data.get("lastModified")
+    if not _check_strings(data, (), check):
+        raise Invalid(_sorted(check.errors))
+    data = copy.deepcopy(data)  # repairs must never reach the caller's document
+    last_modified = data.get("lastModified", ...)
     if not isinstance(last_modified, str) or parse_time(last_modified) is None:
-        shown = "missing" if last_modified is None else f"'{last_modified}'"
-        check.warn(
-            ("lastModified",), f"{shown} was replaced; the server sets lastModified on every change"
-        )
+        if last_modified is ...:
+            shown = "is missing"
+        elif last_modified is None:
+            shown = "null was replaced"
+        else:
+            shown = f"'{last_modified}' is not a date and was replaced"
+        check.warn(("lastModified",), f"{shown}; the server sets lastModified on every change")
     data["lastModified"] = format_time(now)
     data.setdefault("extensionAttributes", [])
     _normalise_criteria(data.get("requirements"), ("requirements",), check)
@@ -276,7 +403,7 @@ def check_definition(
         _normalise_patch(patch, patch_path, check)
     _check_references(data, check)
 
-    given_current = data.get("currentVersion")
+    given_current = data.get("currentVersion", ...)
     patches = data.get("patches")
     newest = (
         patches[0].get("version")
@@ -289,22 +416,28 @@ def check_definition(
     try:
         title = SoftwareTitle.model_validate(data)
     except ValidationError as exc:
-        check.errors.extend(_model_problems(exc))
+        check.errors.extend(_model_problems(exc, {e.path for e in check.errors}))
     if check.errors or title is None:
-        raise Invalid(_sorted(check.errors))
+        # In strict mode the repairs are errors too: list them with the rest, all at once.
+        repairs = _strict(check.warnings) if strict else []
+        raise Invalid(_sorted(check.errors + repairs) or "the definition is invalid")
 
     chosen = current_version(title) if current_version else title.patches[0].version
-    if given_current is not None and given_current != chosen:
+    if given_current is not ... and given_current != chosen:
+        shown = "null" if given_current is None else f"'{given_current}'"
         check.warn(
-            ("currentVersion",), f"'{given_current}' was replaced by {chosen!r}, the newest version"
+            ("currentVersion",),
+            f"{shown} was replaced by '{chosen}', the newest version (the first of /patches)",
         )
     if chosen != title.currentVersion:
         title = title.model_copy(update={"currentVersion": chosen})
     if strict and check.warnings:
-        raise Invalid(
-            [Problem(w.path, f"strict mode: {w.message}") for w in _sorted(check.warnings)]
-        )
+        raise Invalid(_sorted(_strict(check.warnings)))
     return Checked(title, _sorted(check.warnings))
+
+
+def _strict(warnings: list[Problem]) -> list[Problem]:
+    return [Problem(w.path, f"strict mode: {w.message}") for w in warnings]
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
