@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
@@ -13,8 +16,10 @@ from pydantic.json_schema import models_json_schema
 from pomona import __version__
 from pomona.auth.service import TokenService
 from pomona.db import Database
+from pomona.errors import ERROR_DESCRIPTIONS, ErrorsOut
 from pomona.http import ORJSONResponse, install_error_handlers
 from pomona.migrations import upgrade
+from pomona.packages import routes as packages_routes
 from pomona.settings import Settings
 from pomona.titles import routes as titles_routes
 from pomona.titles.feed import FeedCache
@@ -46,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.feed = feed
         app.state.titles = TitleService(db, on_change=feed.invalidate)
         app.state.tokens = TokenService(db)
+        app.state.packages = packages_routes.create_service(db, settings)
         try:
             yield
         finally:
@@ -62,24 +68,112 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(titles_routes.feed)
     app.include_router(titles_routes.api)
+    packages_routes.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The generated document, plus the Jamf models that bodies read by hand refer to."""
+    """The generated document, completed so that it describes every answer the app gives.
+
+    * The models that bodies read by hand refer to (the Jamf title and patch, the package edit)
+      are added to the components.
+    * FastAPI's own ``HTTPValidationError`` is replaced by ``ErrorsOut``: the app's 422 handler
+      answers ``{"errors": [...]}`` everywhere, never ``{"detail": [...]}``.
+    * Operations that document 401 name the credentials they take (and the ``WWW-Authenticate``
+      header of that answer): a bearer token under ``/api/``, whatever ``package_download_auth``
+      asks for elsewhere.
+    * Routes serving both GET and HEAD get one operation id per method (FastAPI gives both the
+      id of whichever method its set yields first, so ids were duplicated and unstable).
+    """
     if app.openapi_schema:
         return app.openapi_schema
-    schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
-    )
+    with warnings.catch_warnings():
+        # Fixed below: routes answering GET and HEAD share one id in FastAPI's output.
+        warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
     _, defs = models_json_schema(
-        [(SoftwareTitle, "validation"), (Patch, "validation")],
+        [
+            (SoftwareTitle, "validation"),
+            (Patch, "validation"),
+            (packages_routes.PackagePatch, "validation"),
+            (ErrorsOut, "serialization"),
+        ],
         by_alias=True,
-        ref_template="#/components/schemas/{model}",
+        ref_template=_REF,
     )
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components = schema.setdefault("components", {})
+    models = components.setdefault("schemas", {})
     for name, definition in defs.get("$defs", {}).items():
-        components.setdefault(name, definition)
+        models.setdefault(name, definition)
+    components.setdefault("securitySchemes", {}).update(
+        {
+            BEARER: {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A token from `pomona token create --name NAME --scope SCOPE`",
+            },
+            BASIC: {
+                "type": "http",
+                "scheme": "basic",
+                "description": "The distribution point's username and password, when "
+                "`package_download_auth` is `basic`",
+            },
+        }
+    )
+    _complete_operations(schema, _download_security(app.state.settings))
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f'"{_REF.format(model=name)}"' not in orjson.dumps(schema).decode():
+            models.pop(name, None)
     app.openapi_schema = schema
     return schema
+
+
+_REF = "#/components/schemas/{model}"
+BEARER = "bearerAuth"
+BASIC = "basicAuth"
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def _download_security(settings: Settings) -> list[dict[str, list[str]]]:
+    """What ``/Packages/...`` asks for: it follows ``package_download_auth``."""
+    mode = getattr(settings, "package_download_auth", "none")
+    if mode == "token":
+        return [{BEARER: []}]
+    if mode == "basic":
+        return [{BASIC: []}]
+    return [{}]
+
+
+def _complete_operations(schema: dict[str, Any], download: list[dict[str, list[str]]]) -> None:
+    seen: dict[str, int] = {}
+    for item in schema.get("paths", {}).values():
+        for method in _METHODS:
+            if method in item and "operationId" in item[method]:
+                seen[item[method]["operationId"]] = seen.get(item[method]["operationId"], 0) + 1
+    errors_ref = {"$ref": _REF.format(model="ErrorsOut")}
+    validation_ref = _REF.format(model="HTTPValidationError")
+    for path, item in schema.get("paths", {}).items():
+        for method in _METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            operation_id = operation.get("operationId")
+            if operation_id is not None and seen[operation_id] > 1:
+                base = re.sub(rf"_({'|'.join(_METHODS)})$", "", operation_id)
+                operation["operationId"] = f"{base}_{method}"
+            responses = operation.get("responses", {})
+            for answer in responses.values():
+                body = answer.get("content", {}).get("application/json", {})
+                if body.get("schema", {}).get("$ref") == validation_ref:
+                    body["schema"] = dict(errors_ref)
+                    answer["description"] = ERROR_DESCRIPTIONS[422]
+            if "401" in responses:
+                needs = [{BEARER: []}] if path.startswith("/api/") else download
+                operation.setdefault("security", needs)
+                responses["401"].setdefault("headers", {}).setdefault(
+                    "WWW-Authenticate",
+                    {"description": "How to authenticate", "schema": {"type": "string"}},
+                )

@@ -70,17 +70,19 @@ class ErrorsOut(BaseModel):
     errors: list[ProblemOut]
 
 
+ERROR_DESCRIPTIONS = {
+    400: "The request could not be read",
+    401: "No valid token was given",
+    403: "The token does not allow this",
+    404: "Not found",
+    409: "Conflicts with the current state",
+    412: "A precondition (If-Match or a protocol header) did not hold",
+    413: "The body is larger than the server accepts",
+    415: "Unsupported content type",
+    422: "The input is invalid; every problem is listed",
+}
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI ``responses`` entries for the given error statuses."""
-    described = {
-        400: "The request could not be read",
-        401: "No valid token was given",
-        403: "The token does not allow this",
-        404: "Not found",
-        409: "Conflicts with the current state",
-        412: "If-Match did not match the current revision",
-        413: "The body is larger than the server accepts",
-        415: "Unsupported content type",
-        422: "The input is invalid; every problem is listed",
-    }
-    return {s: {"model": ErrorsOut, "description": described[s]} for s in statuses}
+    return {s: {"model": ErrorsOut, "description": ERROR_DESCRIPTIONS[s]} for s in statuses}

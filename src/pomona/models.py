@@ -2,8 +2,28 @@
 
 from pomona.auth.models import ApiToken
 from pomona.db import Base
+from pomona.packages.models import (
+    Package,
+    PackageBlob,
+    PackageEvent,
+    PackageHistory,
+    PackageTag,
+    PackageUpload,
+)
 from pomona.titles.models import FeedState, Title, TitleRevision
 
 metadata = Base.metadata
 
-__all__ = ["ApiToken", "FeedState", "Title", "TitleRevision", "metadata"]
+__all__ = [
+    "ApiToken",
+    "FeedState",
+    "Package",
+    "PackageBlob",
+    "PackageEvent",
+    "PackageHistory",
+    "PackageTag",
+    "PackageUpload",
+    "Title",
+    "TitleRevision",
+    "metadata",
+]

@@ -8,11 +8,14 @@ SCOPES: dict[str, str] = {
     "admin": "everything, including managing tokens",
     "titles:read": "read titles through the API (the Jamf feed needs no token)",
     "titles:write": "create, edit and delete titles and versions (implies titles:read)",
+    "packages:read": "read package records and download packages through the API",
+    "packages:write": "upload, edit and delete packages (implies packages:read)",
 }
 
 IMPLIED: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
     "titles:write": frozenset({"titles:write", "titles:read"}),
+    "packages:write": frozenset({"packages:write", "packages:read"}),
 }
 
 

@@ -1,0 +1,1 @@
+"""Package store: installer packages kept once by content, served at ``/Packages/<file>``."""

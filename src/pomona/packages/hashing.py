@@ -1,0 +1,121 @@
+"""All of a package's hashes in one pass over its bytes.
+
+One pass computes the SHA-256 (a package's identity and ETag), the MD5 and SHA-512 (the hash
+types Jamf Pro package records use) and a manifest: the SHA-256 of every 1 MiB chunk, which
+replication uses to fetch, verify and resume chunk by chunk.
+
+The bytes are fed in blocks of 1 MiB or more, so the cost is the hashing itself (OpenSSL);
+on the reference machine the four digests together run at the speed of one ``sha256sum``.
+Feeding half of them from a second thread was measured and gave nothing on two cores.
+
+Resumed uploads. ``hashlib`` objects cannot be saved (their state is not exported), so a hash
+state cannot be written to the database. Instead the web process keeps the live :class:`Ingest`
+of each open upload in memory, next to the offset it has reached; a resumed upload whose state
+is still there simply continues, whatever the number of interruptions (an interrupted request
+still hashes every byte it wrote). Only when the state is gone (a restart, or another process
+answered) is the partial file hashed again, once, from its start up to the recorded offset, at
+disk speed: this is the one case where bytes are read twice, and it cannot give a wrong hash,
+because the hashes always describe exactly the bytes in the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CHUNK_SIZE = 1024 * 1024  # manifest chunk; also the write block of uploads
+
+
+@dataclass(frozen=True, slots=True)
+class Digests:
+    size: int
+    sha256: str
+    md5: str
+    sha512: str
+    chunk_size: int
+    chunks: list[str] = field(repr=False)
+
+
+class Ingest:
+    """Running hashes of a stream of bytes."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._sha256: Any = hashlib.sha256()
+        self._md5: Any = hashlib.md5(usedforsecurity=False)
+        self._sha512: Any = hashlib.sha512()
+        self._chunk: Any = hashlib.sha256()
+        self._chunk_fill = 0
+        self._chunks: list[str] = []
+
+    def copy(self) -> Ingest:
+        """An independent copy, to roll back to if a piece turns out to be corrupt."""
+        twin = Ingest()
+        twin.size = self.size
+        twin._sha256 = self._sha256.copy()
+        twin._md5 = self._md5.copy()
+        twin._sha512 = self._sha512.copy()
+        twin._chunk = self._chunk.copy()
+        twin._chunk_fill = self._chunk_fill
+        twin._chunks = list(self._chunks)
+        return twin
+
+    def _update_chunks(self, data: memoryview) -> None:
+        position = 0
+        while position < len(data):
+            take = min(CHUNK_SIZE - self._chunk_fill, len(data) - position)
+            self._chunk.update(data[position : position + take])
+            self._chunk_fill += take
+            position += take
+            if self._chunk_fill == CHUNK_SIZE:
+                self._chunks.append(self._chunk.hexdigest())
+                self._chunk = hashlib.sha256()
+                self._chunk_fill = 0
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        view = memoryview(data)
+        if not view:
+            return
+        self._sha256.update(view)
+        self._md5.update(view)
+        self._sha512.update(view)
+        self._update_chunks(view)
+        self.size += len(view)
+
+    def finish(self) -> Digests:
+        chunks = list(self._chunks)
+        if self._chunk_fill:
+            chunks.append(self._chunk.hexdigest())
+        return Digests(
+            size=self.size,
+            sha256=self._sha256.hexdigest(),
+            md5=self._md5.hexdigest(),
+            sha512=self._sha512.hexdigest(),
+            chunk_size=CHUNK_SIZE,
+            chunks=chunks,
+        )
+
+
+def hash_file(
+    path: Path,
+    *,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Ingest:
+    """Hash the first ``limit`` bytes (default: all) of ``path``."""
+    ingest = Ingest()
+    buffer = bytearray(4 * CHUNK_SIZE)
+    view = memoryview(buffer)
+    with path.open("rb", buffering=0) as source:
+        while limit is None or ingest.size < limit:
+            want = len(buffer) if limit is None else min(len(buffer), limit - ingest.size)
+            got = source.readinto(view[:want])
+            if not got:
+                break
+            ingest.update(view[:got])
+            if progress is not None:
+                progress(ingest.size)
+    return ingest

@@ -1,0 +1,106 @@
+"""Tables of the package store.
+
+Bytes are kept once per content (``package_blobs``, keyed by SHA-256); ``packages`` maps each
+published filename to a blob. A replaced or deleted package's previous content is listed in
+``package_history`` (so it is kept until the cleanup's retention passes), ``package_uploads``
+tracks resumable uploads in progress, and ``package_events`` records uploads, replacements,
+edits and deletions for notifications.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pomona.db import Base, Key, LongText, UtcDateTime
+
+
+class PackageBlob(Base):
+    __tablename__ = "package_blobs"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    md5: Mapped[str] = mapped_column(String(32))
+    sha512: Mapped[str] = mapped_column(String(128))
+    chunk_size: Mapped[int] = mapped_column(Integer)
+    chunks: Mapped[str] = mapped_column(LongText)  # JSON list of the chunks' SHA-256
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Refreshed whenever a publish reuses the blob; cleanup spares recently used blobs.
+    last_used_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Package(Base):
+    __tablename__ = "packages"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    filename: Mapped[str] = mapped_column(Key, unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    uploader: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PackageTag(Base):
+    __tablename__ = "package_tags"
+    __table_args__ = (UniqueConstraint("package_pk", "tag"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    package_pk: Mapped[int] = mapped_column(ForeignKey("packages.pk", ondelete="CASCADE"))
+    tag: Mapped[str] = mapped_column(Key, index=True)
+
+
+class PackageHistory(Base):
+    __tablename__ = "package_history"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    filename: Mapped[str] = mapped_column(Key, index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    uploader: Mapped[str] = mapped_column(String(255))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    superseded_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    reason: Mapped[str] = mapped_column(String(32))  # replaced | deleted
+
+
+class PackageUpload(Base):
+    __tablename__ = "package_uploads"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    upload_id: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(Key)
+    length: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    metadata_: Mapped[str] = mapped_column("metadata", LongText)  # Upload-Metadata as sent
+    replace: Mapped[bool] = mapped_column(Boolean)
+    uploader: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class PackageEvent(Base):
+    __tablename__ = "package_events"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))  # uploaded | replaced | updated | deleted
+    filename: Mapped[str] = mapped_column(Key, index=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    detail: Mapped[str | None] = mapped_column(LongText, nullable=True)  # JSON
+
+
+__all__ = [
+    "Package",
+    "PackageBlob",
+    "PackageEvent",
+    "PackageHistory",
+    "PackageTag",
+    "PackageUpload",
+]
