@@ -36,9 +36,15 @@ class Problem:
 class ApiError(Exception):
     """An error the API answers with a 4xx status and the list of problems."""
 
-    def __init__(self, status: int, problems: Sequence[Problem] | str, path: str = "") -> None:
+    def __init__(
+        self,
+        status: int,
+        problems: Sequence[Problem] | str,
+        path: str = "",
+        location: Location = "body",
+    ) -> None:
         if isinstance(problems, str):
-            problems = [Problem(path, problems)]
+            problems = [Problem(path, problems, location)]
         self.status = status
         self.problems = list(problems)
         super().__init__("; ".join(f"{p.path or '/'}: {p.message}" for p in self.problems))

@@ -61,6 +61,8 @@ async def principal(request: Request) -> Principal:
         raise ApiError(
             401,
             "send a token: Authorization: Bearer <token> (create one with `pomona token create`)",
+            "/authorization",
+            "header",
         )
     found = await request.app.state.tokens.authenticate(secret.strip())
     if found is None:
@@ -68,6 +70,8 @@ async def principal(request: Request) -> Principal:
             401,
             "the token is unknown, revoked or expired; create a new one on the server with "
             "`pomona token create`",
+            "/authorization",
+            "header",
         )
     return found  # type: ignore[no-any-return]
 
@@ -82,6 +86,8 @@ def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
                 403,
                 f"this needs a token with the '{scope}' scope; create one on the server with "
                 f"`pomona token create --name NAME --scope {scope}`",
+                "/authorization",
+                "header",
             )
         return caller
 

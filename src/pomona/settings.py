@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest definition body the API accepts."
     )
-    log_level: str = Field("info", description="uvicorn log level.")
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = Field(
+        "info", description="How much the server logs."
+    )
 
     # -- package store --------------------------------------------------------------------------
     package_storage: Literal["local", "s3"] = Field(

@@ -405,5 +405,5 @@ async def patch(
     """One title's full definition."""
     rendered = await _cache(request).patch(title_id)
     if rendered is None:
-        raise ApiError(404, f"no title '{title_id}' on this feed")
+        raise ApiError(404, f"no title '{title_id}' on this feed", "/title_id", "path")
     return _answer(request, rendered)

@@ -7,7 +7,7 @@ warning, so what passes here is exactly what the feed serves.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
@@ -25,22 +25,7 @@ NonEmpty = Annotated[StrictStr, Field(min_length=1)]
 # What the database keeps in a column of its own (titles.name, .publisher, .current_version).
 ShortText = Annotated[StrictStr, Field(min_length=1, max_length=255)]
 
-CRITERION_TYPES = ("recon", "extensionAttribute")
-OPERATORS = (
-    "is",
-    "is not",
-    "like",
-    "not like",
-    "greater than",
-    "less than",
-    "greater than or equal",
-    "less than or equal",
-    "has",
-    "does not have",
-    "matches regex",
-    "does not match regex",
-    "more than",
-)
+CriterionType = Literal["recon", "extensionAttribute"]
 Operator = Literal[
     "is",
     "is not",
@@ -56,6 +41,8 @@ Operator = Literal[
     "does not match regex",
     "more than",
 ]
+CRITERION_TYPES: tuple[str, ...] = get_args(CriterionType)
+OPERATORS: tuple[str, ...] = get_args(Operator)
 
 
 class JamfModel(BaseModel):
@@ -68,7 +55,7 @@ class Criterion(JamfModel):
     name: NonEmpty = Field(description="Inventory criterion name, or an EA key for that type")
     operator: Operator
     value: StrictStr
-    type: Literal["recon", "extensionAttribute"]
+    type: CriterionType
     and_: StrictBool = Field(
         True, alias="and", description="false joins this criterion to the next with OR"
     )
