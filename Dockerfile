@@ -1,4 +1,4 @@
-# Pomona: python:3.11-slim, locked dependencies with the PostgreSQL and MariaDB/MySQL drivers,
+# Pomona: python:3.11-slim, locked dependencies (the server extra) with the PostgreSQL and MariaDB/MySQL drivers,
 # a non-root user, data in the /data volume.
 #   docker build -t pomona .
 #   docker run -d -p 127.0.0.1:8000:8000 -v pomona-data:/data pomona
@@ -17,12 +17,12 @@ WORKDIR /src
 
 # Dependencies first, so that a code change does not reinstall them.
 COPY pyproject.toml uv.lock ./
-RUN uv sync --locked --no-dev --extra postgres --extra mysql --no-install-project --no-cache
+RUN uv sync --locked --no-dev --extra server --extra postgres --extra mysql --no-install-project --no-cache
 
 # Then Pomona itself, installed as a package (not editable), so /src is not needed at run time.
 COPY README.md LICENSE ./
 COPY src ./src
-RUN uv sync --locked --no-dev --extra postgres --extra mysql --no-editable --no-cache
+RUN uv sync --locked --no-dev --extra server --extra postgres --extra mysql --no-editable --no-cache
 
 RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home pomona \
     && mkdir -p /data \

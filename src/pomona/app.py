@@ -9,11 +9,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from pomona import __version__
+from pomona.audit import routes as audit_routes
+from pomona.audit.service import AuditService
 from pomona.auth.service import TokenService
 from pomona.db import Database
 from pomona.errors import ERROR_DESCRIPTIONS, ErrorsOut
@@ -21,6 +24,9 @@ from pomona.http import ORJSONResponse, install_error_handlers
 from pomona.migrations import upgrade
 from pomona.packages import routes as packages_routes
 from pomona.settings import Settings
+from pomona.tasks import build_queue
+from pomona.titles import lifecycle as titles_lifecycle
+from pomona.titles import patchserver
 from pomona.titles import routes as titles_routes
 from pomona.titles.feed import FeedCache
 from pomona.titles.schemas import Patch, SoftwareTitle
@@ -45,16 +51,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.resolved_database_url, echo=settings.database_echo)
         if settings.migrate_on_start:
-            await upgrade(db)
+            await upgrade(db, settings=settings)
+        tasks = build_queue(settings)
+        app.state.tasks = tasks
         feed = FeedCache(db, refresh_seconds=settings.feed_refresh_seconds)
         app.state.db = db
         app.state.feed = feed
         app.state.titles = TitleService(db, on_change=feed.invalidate)
         app.state.tokens = TokenService(db)
-        app.state.packages = packages_routes.create_service(db, settings)
+        app.state.audit = AuditService(db)
+        app.state.packages = packages_routes.create_service(db, settings, tasks.finalise)
+        if settings.queue_embedded_workers:
+            tasks.queue.start(settings.queue_embedded_workers)
         try:
             yield
         finally:
+            await to_thread.run_sync(tasks.close)
             await db.dispose()
 
     app = FastAPI(
@@ -67,7 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(titles_routes.feed)
+    if settings.preview_feed:
+        app.include_router(titles_routes.preview_feed)
     app.include_router(titles_routes.api)
+    app.include_router(titles_lifecycle.api)
+    app.include_router(titles_lifecycle.backups)
+    app.include_router(audit_routes.api)
+    patchserver.install(app, settings)
     packages_routes.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

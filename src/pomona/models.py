@@ -1,5 +1,6 @@
 """Every domain's tables, imported in one place so Alembic and ``create_app`` see them all."""
 
+from pomona.audit.models import AuditEvent
 from pomona.auth.models import ApiToken
 from pomona.db import Base
 from pomona.packages.models import (
@@ -7,22 +8,27 @@ from pomona.packages.models import (
     PackageBlob,
     PackageEvent,
     PackageHistory,
+    PackagePending,
     PackageTag,
     PackageUpload,
 )
+from pomona.queue.models import QueueLease
 from pomona.titles.models import FeedState, Title, TitleRevision
 
 metadata = Base.metadata
 
 __all__ = [
     "ApiToken",
+    "AuditEvent",
     "FeedState",
     "Package",
     "PackageBlob",
     "PackageEvent",
     "PackageHistory",
+    "PackagePending",
     "PackageTag",
     "PackageUpload",
+    "QueueLease",
     "Title",
     "TitleRevision",
     "metadata",

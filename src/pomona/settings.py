@@ -133,6 +133,128 @@ class Settings(BaseSettings):
         900, ge=1, le=7 * 24 * 3600, description="Lifetime of presigned download URLs."
     )
 
+    # -- definition lifecycle: preview feed, archives, imports, outbound fetches -----------------
+    preview_feed: bool = Field(
+        True,
+        description=(
+            "Serve the preview feed at `/jamf/preview/v1`: the same endpoints as the Jamf feed, "
+            "including disabled titles and versions, for a Jamf Pro test instance."
+        ),
+    )
+    archive_max_bytes: int = Field(
+        256 * 1024**2, ge=1024, description="Largest backup or import archive accepted, in bytes."
+    )
+    archive_max_members: int = Field(
+        10_000, ge=1, description="Most files an uploaded archive may contain."
+    )
+    archive_max_uncompressed_bytes: int = Field(
+        1024**3,
+        ge=1024,
+        description="Largest total size of an archive's files once uncompressed, in bytes.",
+    )
+    archive_max_ratio: float = Field(
+        200.0,
+        ge=1.0,
+        description=(
+            "Largest compression ratio of a file in an archive; higher ratios are refused as "
+            "zip bombs (real definitions compress about 10:1)."
+        ),
+    )
+    fetch_allowed_networks: list[str] = Field(
+        [],
+        description=(
+            "Networks (CIDR, e.g. `10.0.0.0/8`) and host names that outbound fetches (remote "
+            "imports) may reach although they are loopback, link-local or private. Empty: "
+            "only public addresses."
+        ),
+    )
+    fetch_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="Time limit of one outbound request, in seconds."
+    )
+    fetch_max_bytes: int = Field(
+        64 * 1024**2, ge=1024, description="Largest answer an outbound request may return."
+    )
+    fetch_max_redirects: int = Field(
+        5, ge=0, le=20, description="Most redirects an outbound request follows."
+    )
+    remote_import_max_titles: int = Field(
+        2000, ge=1, description="Most titles one import from another patch source may fetch."
+    )
+    patchserver_compat: bool = Field(
+        True,
+        description=(
+            "Serve PatchServer's API paths (`/api/v1/title`, `/api/v1/backup`, "
+            "`/api/v1/restore`) and its landing page at `/`, so its clients keep working."
+        ),
+    )
+    patchserver_token_endpoint: bool = Field(
+        False,
+        description=(
+            "Serve PatchServer's `POST /api/v1/token`: while no token exists, the first caller "
+            "gets a `titles:write` token. Off by default: create tokens with `pomona token create`."
+        ),
+    )
+
+    package_scrub_hours: float = Field(
+        24.0,
+        ge=0,
+        description=(
+            "How often every stored package is read back and its SHA-256 checked; a package whose "
+            "bytes no longer match is quarantined (no longer served). 0 turns the scrub off."
+        ),
+    )
+    package_cleanup_hours: float = Field(
+        1.0,
+        ge=0,
+        description=(
+            "How often expired uploads, expired history and unreferenced bytes are removed. "
+            "0 turns the scheduled cleanup off."
+        ),
+    )
+
+    # -- job queue ------------------------------------------------------------------------------
+    queue_url: str | None = Field(
+        None,
+        description=(
+            "Where the job queue keeps its tasks. Unset: SQLite at `<data_dir>/queue.db`. "
+            "Examples: `redis://127.0.0.1:6379/0`, `postgresql://user:pass@db/pomona`."
+        ),
+    )
+    queue_name: str = Field(
+        "pomona",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description=(
+            "Name of the queue; also the key prefix in Redis. Processes sharing it share work."
+        ),
+    )
+    queue_embedded_workers: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description=(
+            "Worker threads `pomona serve` runs to process tasks in its own process. Set 0 when "
+            "separate `pomona worker` processes do the work."
+        ),
+    )
+    queue_lease_seconds: float = Field(
+        60.0,
+        ge=1.0,
+        description=(
+            "A running task's lease, renewed while its worker lives; when a worker dies (killed, "
+            "machine lost) another worker runs the task again once the lease has run out."
+        ),
+    )
+    queue_retries: int = Field(
+        5, ge=0, le=100, description="How many times a failed task is tried again."
+    )
+    queue_retry_delay: float = Field(
+        10.0,
+        ge=0,
+        description="Seconds before the first retry; each further retry waits twice as long.",
+    )
+
     @property
     def resolved_package_dir(self) -> Path:
         return self.package_dir or self.data_dir / "packages"
@@ -151,6 +273,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'pomona.db').resolve()}"
+
+    @property
+    def resolved_queue_url(self) -> str:
+        if self.queue_url:
+            return self.queue_url
+        return f"sqlite:///{(self.data_dir / 'queue.db').resolve()}"
 
     @property
     def is_sqlite(self) -> bool:

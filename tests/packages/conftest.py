@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from pomona.app import create_app
 from pomona.packages.storage import LocalStorage, S3Storage, Storage
-from tests.conftest import free_port, unavailable
+from pomona.settings import Settings
+from tests.conftest import free_port, make_token, unavailable
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -97,3 +102,32 @@ def payload(size: int, seed: int = 0) -> bytes:
         out += hashlib.sha512(f"{seed}:{counter}".encode()).digest()
         counter += 1
     return bytes(out[:size])
+
+
+@pytest.fixture
+async def build(tmp_path: Path) -> AsyncIterator[Any]:
+    stack: list[tuple[FastAPI, Any]] = []
+
+    async def make(**overrides: Any) -> tuple[FastAPI, httpx.AsyncClient, dict[str, str]]:
+        settings = Settings(data_dir=tmp_path / f"data{len(stack)}", **overrides)
+        app = create_app(settings)
+        context = app.router.lifespan_context(app)
+        await context.__aenter__()
+        stack.append((app, context))
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+        return app, client, await make_token(app, "admin", "admin")
+
+    yield make
+    for _app, context in reversed(stack):
+        await context.__aexit__(None, None, None)
+
+
+async def until_published(client: httpx.AsyncClient, name: str, admin: dict[str, str]) -> Any:
+    """The record of a package published by the finalise task, once it appears."""
+    deadline = time.monotonic() + 30
+    while True:
+        answer = await client.get(f"/api/v1/packages/{name}", headers=admin)
+        if answer.status_code == 200:
+            return answer.json()
+        assert time.monotonic() < deadline, "the finalise task did not publish the package"
+        await asyncio.sleep(0.1)

@@ -4,36 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from fastapi import FastAPI
 
-from pomona.app import create_app
-from pomona.settings import Settings
 from tests.conftest import make_token
-from tests.packages.conftest import CREDENTIALS, payload
-
-
-@pytest.fixture
-async def build(tmp_path: Path) -> AsyncIterator[Any]:
-    stack: list[tuple[FastAPI, Any]] = []
-
-    async def make(**overrides: Any) -> tuple[FastAPI, httpx.AsyncClient, dict[str, str]]:
-        settings = Settings(data_dir=tmp_path / f"data{len(stack)}", **overrides)
-        app = create_app(settings)
-        context = app.router.lifespan_context(app)
-        await context.__aenter__()
-        stack.append((app, context))
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
-        return app, client, await make_token(app, "admin", "admin")
-
-    yield make
-    for _app, context in reversed(stack):
-        await context.__aexit__(None, None, None)
+from tests.packages.conftest import CREDENTIALS, payload, until_published
 
 
 def _s3(endpoint: str, bucket: str, **extra: Any) -> dict[str, Any]:
@@ -52,7 +28,8 @@ async def test_s3_proxied_downloads(build: Any, s3_endpoint: str, s3_bucket: str
     app, client, admin = await build(**_s3(s3_endpoint, s3_bucket, s3_prefix="dp"))
     data = payload(2 * 1024 * 1024 + 3, seed=30)
     put = await client.put("/api/v1/packages/s3.pkg", content=data, headers=admin)
-    assert put.status_code == 201, put.text
+    assert put.status_code == 202, put.text  # verified; stored in the bucket by a task
+    await until_published(client, "s3.pkg", admin)
     keys = [i.key for i in app.state.packages.storage.list()]
     assert keys == [
         f"blobs/{hashlib.sha256(data).hexdigest()[:2]}/{hashlib.sha256(data).hexdigest()}"
@@ -86,6 +63,7 @@ async def test_s3_presigned_redirect(build: Any, s3_endpoint: str, s3_bucket: st
     _app, client, admin = await build(**_s3(s3_endpoint, s3_bucket, s3_download="redirect"))
     data = payload(5000, seed=31)
     await client.put("/api/v1/packages/r.pkg", content=data, headers=admin)
+    await until_published(client, "r.pkg", admin)
     answer = await client.get("/Packages/r.pkg")
     assert answer.status_code == 307
     async with httpx.AsyncClient() as outside:  # straight to the bucket, not through Pomona

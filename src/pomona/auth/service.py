@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from pomona.audit.service import SYSTEM, Who, record
 from pomona.auth.models import ApiToken
 from pomona.auth.scopes import SCOPES, Principal
 from pomona.db import Database, utcnow
@@ -49,8 +50,12 @@ class TokenService:
         *,
         titles: Sequence[str] | None = None,
         expires_at: datetime | None = None,
+        who: Who = SYSTEM,
     ) -> tuple[TokenInfo, str]:
-        """Create a token; returns it with its secret, which is never shown again."""
+        """Create a token; returns it with its secret, which is never shown again.
+
+        ``who`` is the creator, for the audit log (the secret never goes there).
+        """
         problems = _check(name, scopes, titles)
         if problems:
             raise Invalid(problems)
@@ -66,6 +71,9 @@ class TokenService:
         try:
             async with self.db.transaction() as session:
                 session.add(row)
+                # Flushed first so that a taken name fails before the audit row is added.
+                await session.flush()
+                await record(session, who, "token.create", f"token:{name}", _summary(row))
         except IntegrityError:
             raise Conflict(
                 f"a token named '{name}' exists; pick another name, or revoke the old one with "
@@ -80,12 +88,13 @@ class TokenService:
                 _info(r) for r in await session.scalars(select(ApiToken).order_by(ApiToken.name))
             ]
 
-    async def revoke(self, name: str) -> None:
+    async def revoke(self, name: str, *, who: Who = SYSTEM) -> None:
         async with self.db.transaction() as session:
             row = await session.scalar(select(ApiToken).where(ApiToken.name == name))
             if row is None:
                 raise NotFound(f"no token named '{name}'; `pomona token list` shows the names")
             await session.delete(row)
+            await record(session, who, "token.revoke", f"token:{name}", _summary(row))
 
     async def authenticate(self, secret: str) -> Principal | None:
         digest = hash_secret(secret)
@@ -125,6 +134,16 @@ def _check(name: str, scopes: Sequence[str], titles: Sequence[str] | None) -> li
                     Problem(f"/titles/{index}", f"'{title_id}' is not a valid title id")
                 )
     return problems
+
+
+def _summary(row: ApiToken) -> str:
+    """For the audit log: ``scopes: admin; expires 2027-01-01 00:00 UTC``."""
+    line = f"scopes: {row.scopes}"
+    if row.titles is not None:
+        line += f"; titles: {', '.join(orjson.loads(row.titles))}"
+    if row.expires_at is not None:
+        line += f"; expires {row.expires_at:%Y-%m-%d %H:%M} UTC"
+    return line
 
 
 def _info(row: ApiToken) -> TokenInfo:

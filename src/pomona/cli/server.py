@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from pomona import __version__
+from pomona.audit.service import Who
 from pomona.auth.scopes import SCOPES
 from pomona.auth.service import TokenService
 from pomona.db import Database
@@ -58,7 +59,7 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
     async def run() -> T:
         db = Database(settings.resolved_database_url)
         try:
-            await upgrade(db)
+            await upgrade(db, settings=settings)
             return await work(db)
         finally:
             await db.dispose()
@@ -130,6 +131,37 @@ def serve(
 
 
 @app.command()
+def worker(
+    config: ConfigOption = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, max=64, help="Worker threads")
+    ] = 2,
+) -> None:
+    """Run background jobs from a shared queue (when scaled out).
+
+    Start as many as needed on any machine sharing the database, the package storage and the
+    queue (queue_url); set queue_embedded_workers = 0 on the web processes.
+    """
+    import logging
+
+    from pomona.queue.service import QueueNotReady
+    from pomona.tasks import build_queue
+
+    settings = _settings(config)
+    logging.basicConfig(
+        level=settings.log_level.upper() if settings.log_level != "trace" else "DEBUG",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        tasks = build_queue(settings)
+    except (QueueNotReady, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    err.print(f"Pomona {__version__} worker {tasks.queue.worker_id}: {workers} threads")
+    tasks.queue.run(workers)
+
+
+@app.command()
 def migrate(config: ConfigOption = None) -> None:
     """Bring the database schema up to date (serve does this on start unless told not to)."""
     settings = _settings(config)
@@ -165,7 +197,7 @@ def token_create(
 
     async def create(db: Database) -> str:
         _, secret = await TokenService(db).create(
-            name, scope, titles=title or None, expires_at=expires
+            name, scope, titles=title or None, expires_at=expires, who=Who.command_line()
         )
         return secret
 
@@ -223,7 +255,7 @@ def token_revoke(
     settings = _settings(config)
 
     async def revoke(db: Database) -> None:
-        await TokenService(db).revoke(name)
+        await TokenService(db).revoke(name, who=Who.command_line())
 
     _with_database(settings, revoke)
     err.print(f"token '{name}' revoked")

@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy import Connection
 
 from pomona.db import Database
+from pomona.settings import Settings
 
 HERE = Path(__file__).parent
 
@@ -30,11 +31,23 @@ def _check(connection: Connection, config: Config) -> None:
     command.check(config)
 
 
-async def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the schema up to ``revision``; safe to run again, and on every engine."""
+async def upgrade(
+    database: Database, revision: str = "head", *, settings: Settings | None = None
+) -> None:
+    """Bring the schema up to ``revision``; safe to run again, and on every engine.
+
+    Given ``settings``, also create the job queue's tables (SQLite or PostgreSQL storage), so
+    that workers never start before them or race to create them.
+    """
     config = alembic_config(database.url)
     async with database.engine.begin() as connection:
         await connection.run_sync(_upgrade, config, revision)
+    if settings is not None:
+        from anyio import to_thread
+
+        from pomona.queue.service import create_queue_tables
+
+        await to_thread.run_sync(create_queue_tables, settings)
 
 
 async def check(database: Database) -> None:

@@ -30,6 +30,11 @@ class PackageBlob(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Refreshed whenever a publish reuses the blob; cleanup spares recently used blobs.
     last_used_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set by the scrub: when the stored bytes were last read back and found right, and when
+    # they were found changed or missing (then no package using them is served).
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    quarantined_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    quarantine_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Package(Base):
@@ -83,11 +88,27 @@ class PackageUpload(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
+class PackagePending(Base):
+    """A verified upload waiting for a task to store it remotely (S3) and publish it."""
+
+    __tablename__ = "package_pending"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pending_id: Mapped[str] = mapped_column(String(32), unique=True)
+    filename: Mapped[str] = mapped_column(Key)
+    sha256: Mapped[str] = mapped_column(String(64))
+    replace: Mapped[bool] = mapped_column(Boolean)
+    uploader: Mapped[str] = mapped_column(String(255))
+    digests: Mapped[str] = mapped_column(LongText)  # JSON: size, md5, sha512, chunk_size, chunks
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 class PackageEvent(Base):
     __tablename__ = "package_events"
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(32))  # uploaded | replaced | updated | deleted
+    # uploaded | replaced | updated | deleted | quarantined | rejected
+    kind: Mapped[str] = mapped_column(String(32))
     filename: Mapped[str] = mapped_column(Key, index=True)
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -101,6 +122,7 @@ __all__ = [
     "PackageBlob",
     "PackageEvent",
     "PackageHistory",
+    "PackagePending",
     "PackageTag",
     "PackageUpload",
 ]

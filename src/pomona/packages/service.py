@@ -12,6 +12,13 @@ Life of a package's bytes:
 3. Then one transaction points the filename at the content. Only from this moment can the
    package be listed or downloaded; a crash before it leaves an unreferenced partial file or blob,
    which :meth:`PackageService.cleanup` removes once it is older than the upload expiry.
+
+With remote storage (S3) and a job queue, step 2's upload to the bucket is not done in the
+request: the verified file is kept as a pending publication (a row and its file) and the
+``packages.finalise`` task stores and publishes it; until then the package is not visible.
+
+The scrub (:meth:`PackageService.scrub`) reads every stored blob back; one whose bytes no longer
+match is quarantined: no package using it is served until the content is uploaded again.
 """
 
 from __future__ import annotations
@@ -21,11 +28,12 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,10 +41,11 @@ from typing import Any, Literal
 
 import orjson
 from anyio import to_thread
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pomona.audit.service import Who, record
 from pomona.db import Database, utcnow
 from pomona.errors import ApiError, Conflict, Invalid, NotFound, Problem
 from pomona.packages.hashing import CHUNK_SIZE, Digests, Ingest, hash_file
@@ -45,16 +54,20 @@ from pomona.packages.models import (
     PackageBlob,
     PackageEvent,
     PackageHistory,
+    PackagePending,
     PackageTag,
     PackageUpload,
 )
 from pomona.packages.storage import LocalStorage, S3Storage, Storage
 from pomona.settings import Settings
 
-Outcome = Literal["created", "replaced", "unchanged"]
+log = logging.getLogger("pomona.packages")
+Outcome = Literal["created", "replaced", "unchanged", "pending"]
+SCRUB = Who("system:scrub")
 CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "md5": hashlib.md5}
 TAG_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}"
 _UNSET: Any = object()
+_CLIENT = "client"
 
 
 def blob_key(sha256: str) -> str:
@@ -122,6 +135,8 @@ class PackageInfo:
     created_at: datetime
     uploaded_at: datetime
     updated_at: datetime
+    verified_at: datetime | None = None
+    quarantined: str | None = None  # why the stored bytes are not served
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +181,17 @@ class CleanupReport:
     blobs: int = 0
     orphans: int = 0
     removed_keys: list[str] = field(default_factory=list)
+    stalled: list[str] = field(default_factory=list)  # pending publications to try again
+
+
+@dataclass(slots=True)
+class ScrubReport:
+    checked: int = 0
+    bytes: int = 0
+    quarantined: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"checked": self.checked, "bytes": self.bytes, "quarantined": self.quarantined}
 
 
 class _Partial:
@@ -217,10 +243,20 @@ async def _receive(
 
 
 class PackageService:
-    def __init__(self, db: Database, storage: Storage, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        storage: Storage,
+        settings: Settings,
+        *,
+        enqueue: Callable[[str], object] | None = None,
+    ) -> None:
         self.db = db
         self.storage = storage
         self.settings = settings
+        # Enqueues the ``packages.finalise`` task; without a queue, remote stores are written
+        # in the request.
+        self.enqueue = enqueue
         self.upload_dir = settings.resolved_upload_dir
         self.upload_dir.mkdir(parents=True, exist_ok=True)
         # Live hash state of the uploads this process is receiving (see hashing.py).
@@ -248,7 +284,7 @@ class PackageService:
         chunks: AsyncIterator[bytes],
         *,
         length: int | None,
-        actor: str,
+        who: Who,
         replace: bool = False,
         sha256: str | None = None,
     ) -> Published:
@@ -269,7 +305,7 @@ class PackageService:
                     422, f"the content's SHA-256 is {digests.sha256}, not {sha256}", "/sha256"
                 )
             await to_thread.run_sync(partial.sync)
-            return await self.publish(partial.path, digests, filename, actor, replace=replace)
+            return await self.publish(partial.path, digests, filename, who, replace=replace)
         finally:
             partial.path.unlink(missing_ok=True)
 
@@ -293,7 +329,7 @@ class PackageService:
         )
 
     async def create_upload(
-        self, filename: str, length: int, *, metadata: str, actor: str, replace: bool = False
+        self, filename: str, length: int, *, metadata: str, who: Who, replace: bool = False
     ) -> UploadState:
         self.check_filename(filename, "/Upload-Metadata/filename")
         self.check_length(length)
@@ -307,7 +343,7 @@ class PackageService:
             offset=0,
             metadata_=metadata,
             replace=replace,
-            uploader=actor,
+            uploader=who.actor,
             created_at=now,
             updated_at=now,
         )
@@ -315,7 +351,7 @@ class PackageService:
             session.add(row)
         self._live[upload_id] = Ingest()
         if length == 0:
-            return await self.append(upload_id, 0, _nothing(), actor=actor)
+            return await self.append(upload_id, 0, _nothing(), who=who)
         return self._state(row)
 
     async def _upload(self, session: AsyncSession, upload_id: str) -> PackageUpload:
@@ -345,7 +381,7 @@ class PackageService:
         offset: int,
         chunks: AsyncIterator[bytes],
         *,
-        actor: str,
+        who: Who,
         checksum: tuple[str, bytes] | None = None,
         length: int | None = None,
     ) -> UploadState:
@@ -379,7 +415,7 @@ class PackageService:
             if not complete:
                 async with self.db.sessions() as session:
                     return self._state(await self._upload(session, upload_id))
-            return await self._finish(row, partial)
+            return await self._finish(row, partial, who)
 
     async def _ingest_at(self, row: PackageUpload) -> Ingest:
         """The hash state at the recorded offset: the live one, or the partial file hashed again."""
@@ -403,12 +439,14 @@ class PackageService:
                 row.offset = offset
                 row.updated_at = utcnow()
 
-    async def _finish(self, row: PackageUpload, partial: _Partial) -> UploadState:
+    async def _finish(self, row: PackageUpload, partial: _Partial, who: Who) -> UploadState:
         digests = partial.ingest.finish()
+        # The package is the upload creator's; the address is that of the request completing it.
+        uploader = Who.of(row.uploader, who.client)
         try:
             await to_thread.run_sync(partial.sync)
             published = await self.publish(
-                partial.path, digests, row.filename, row.uploader, replace=row.replace
+                partial.path, digests, row.filename, uploader, replace=row.replace
             )
         finally:
             await self.terminate(row.upload_id)
@@ -422,51 +460,190 @@ class PackageService:
             published=published,
         )
 
-    async def terminate(self, upload_id: str) -> None:
-        async with self.db.transaction() as session:
-            result = await session.execute(
-                delete(PackageUpload).where(PackageUpload.upload_id == upload_id)
-            )
-        self._partial_path(upload_id).unlink(missing_ok=True)
-        self._live.pop(upload_id, None)
-        self._locks.pop(upload_id, None)
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            raise NotFound(f"no upload '{upload_id}'")
+    async def terminate(self, upload_id: str, who: Who | None = None) -> None:
+        """Drop an upload and its partial file; ``who`` (a caller abandoning it) is audited.
+
+        Without ``who`` this is housekeeping (a finished or expired upload), not a user's write.
+        """
+        try:
+            async with self.db.transaction() as session:
+                row = await session.scalar(
+                    select(PackageUpload).where(PackageUpload.upload_id == upload_id)
+                )
+                result = await session.execute(
+                    delete(PackageUpload).where(PackageUpload.upload_id == upload_id)
+                )
+                # Counted, not assumed: a concurrent terminate may have deleted it meanwhile.
+                if row is None or result.rowcount == 0:  # type: ignore[attr-defined]
+                    raise NotFound(f"no upload '{upload_id}'")
+                if who is not None:
+                    line = f"upload {upload_id} abandoned at {row.offset} of {row.length} bytes"
+                    await record(session, who, "upload.terminate", f"package:{row.filename}", line)
+        finally:
+            self._partial_path(upload_id).unlink(missing_ok=True)
+            self._live.pop(upload_id, None)
+            self._locks.pop(upload_id, None)
 
     # -- publishing ---------------------------------------------------------------------------
 
     async def publish(
-        self, path: Path, digests: Digests, filename: str, actor: str, *, replace: bool
+        self, path: Path, digests: Digests, filename: str, who: Who, *, replace: bool
     ) -> Published:
         """Make the verified file at ``path`` the content of ``filename``; ``path`` is consumed."""
         key = blob_key(digests.sha256)
         async with self.db.transaction() as session:
             current = await self._package(session, filename)
-            if current is not None and current.sha256 == digests.sha256:
-                await to_thread.run_sync(lambda: path.unlink(missing_ok=True))
-                return Published(await self._info(session, current), "unchanged")
-            if current is not None and not replace:
-                raise _exists(filename)
             blob = await session.scalar(
                 select(PackageBlob).where(PackageBlob.sha256 == digests.sha256)
             )
+            healthy = blob is not None and blob.quarantined_at is None
+            if current is not None and current.sha256 == digests.sha256 and healthy:
+                await to_thread.run_sync(lambda: path.unlink(missing_ok=True))
+                return Published(await self._info(session, current), "unchanged")
+            if current is not None and current.sha256 != digests.sha256 and not replace:
+                raise _exists(filename)
             if blob is not None:
                 blob.last_used_at = utcnow()  # keeps the cleanup away from it
-        stored = blob is not None and await to_thread.run_sync(self.storage.stat, key) is not None
+        stored = (
+            blob is not None
+            and blob.quarantined_at is None
+            and await to_thread.run_sync(self.storage.stat, key) is not None
+        )
         if stored:
             await to_thread.run_sync(lambda: path.unlink(missing_ok=True))
+        elif self.enqueue is not None and self.storage.local_path(key) is None:
+            return await self._stage(path, digests, filename, who, replace)
         else:
             await to_thread.run_sync(self.storage.put_file, key, path)
         try:
             async with self.db.transaction() as session:
-                return await self._point(session, filename, digests, actor, replace)
+                return await self._point(session, filename, digests, who, replace)
         except IntegrityError:
             raise _exists(filename) from None
 
+    def _pending_path(self, pending_id: str) -> Path:
+        return self.upload_dir / f"pending-{pending_id}.part"
+
+    async def _stage(
+        self, path: Path, digests: Digests, filename: str, who: Who, replace: bool
+    ) -> Published:
+        """Keep the verified file for the ``packages.finalise`` task, which stores it remotely."""
+        pending_id = uuid.uuid4().hex
+        await to_thread.run_sync(os.replace, path, self._pending_path(pending_id))
+        now = utcnow()
+        async with self.db.transaction() as session:
+            session.add(
+                PackagePending(
+                    pending_id=pending_id,
+                    filename=filename,
+                    sha256=digests.sha256,
+                    replace=replace,
+                    uploader=who.actor,
+                    digests=orjson.dumps(
+                        {
+                            "size": digests.size,
+                            "md5": digests.md5,
+                            "sha512": digests.sha512,
+                            "chunk_size": digests.chunk_size,
+                            "chunks": digests.chunks,
+                            # Not a digest: the uploader's address, kept with what the task
+                            # needs so that the audit record it writes names it.
+                            _CLIENT: who.client,
+                        }
+                    ).decode(),
+                    created_at=now,
+                )
+            )
+        assert self.enqueue is not None
+        self.enqueue(pending_id)
+        info = PackageInfo(
+            filename=filename,
+            size=digests.size,
+            sha256=digests.sha256,
+            md5=digests.md5,
+            sha512=digests.sha512,
+            chunk_size=digests.chunk_size,
+            chunk_count=len(digests.chunks),
+            notes=None,
+            tags=[],
+            uploader=who.actor,
+            created_at=now,
+            uploaded_at=now,
+            updated_at=now,
+        )
+        return Published(info, "pending")
+
+    async def finalise(self, pending_id: str) -> Outcome | None:
+        """Store a pending publication and point its filename at it (the finalise task).
+
+        Idempotent: run again after a crash at any point, it finishes the job or finds it done.
+        """
+        async with self.db.sessions() as session:
+            row = await session.scalar(
+                select(PackagePending).where(PackagePending.pending_id == pending_id)
+            )
+        if row is None:
+            return None  # done already
+        values = orjson.loads(row.digests)
+        who = Who.of(row.uploader, values.pop(_CLIENT, None))
+        digests = Digests(sha256=row.sha256, **values)
+        key = blob_key(row.sha256)
+        path = self._pending_path(pending_id)
+        if await to_thread.run_sync(self.storage.stat, key) is None or await self._quarantined(
+            row.sha256
+        ):
+            if not path.exists():
+                await self._drop_pending(
+                    row, "the received file is gone before it could be stored; upload it again"
+                )
+                return None
+            # put_file removes the file only once the object is complete.
+            await to_thread.run_sync(self.storage.put_file, key, path)
+        outcome: Outcome | None
+        try:
+            async with self.db.transaction() as session:
+                published = await self._point(session, row.filename, digests, who, row.replace)
+                await session.execute(
+                    delete(PackagePending).where(PackagePending.pending_id == pending_id)
+                )
+            outcome = published.outcome
+        except (Conflict, IntegrityError):
+            await self._drop_pending(row, _exists(row.filename).problems[0].message)
+            outcome = None
+        await to_thread.run_sync(lambda: path.unlink(missing_ok=True))
+        return outcome
+
+    async def _quarantined(self, sha256: str) -> bool:
+        async with self.db.sessions() as session:
+            found = await session.scalar(
+                select(PackageBlob.quarantined_at).where(PackageBlob.sha256 == sha256)
+            )
+        return found is not None
+
+    async def _drop_pending(self, row: PackagePending, reason: str) -> None:
+        """Give up a pending publication, recording why for the uploader."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                delete(PackagePending).where(PackagePending.pending_id == row.pending_id)
+            )
+            session.add(
+                PackageEvent(
+                    kind="rejected",
+                    filename=row.filename,
+                    sha256=row.sha256,
+                    size=None,
+                    actor=row.uploader,
+                    created_at=utcnow(),
+                    detail=orjson.dumps({"reason": reason}).decode(),
+                )
+            )
+        self._pending_path(row.pending_id).unlink(missing_ok=True)
+
     async def _point(
-        self, session: AsyncSession, filename: str, digests: Digests, actor: str, replace: bool
+        self, session: AsyncSession, filename: str, digests: Digests, who: Who, replace: bool
     ) -> Published:
         now = utcnow()
+        actor = who.actor
         blob = await session.scalar(select(PackageBlob).where(PackageBlob.sha256 == digests.sha256))
         if blob is None:
             session.add(
@@ -483,6 +660,9 @@ class PackageService:
             )
         else:
             blob.last_used_at = now
+            if blob.quarantined_at is not None:  # the right bytes were just stored again
+                blob.quarantined_at = blob.quarantine_reason = None
+                blob.verified_at = now
         current = await self._package(session, filename)
         outcome: Outcome
         if current is None:
@@ -499,6 +679,7 @@ class PackageService:
             outcome = "created"
             detail = None
         elif current.sha256 == digests.sha256:
+            await session.flush()
             return Published(await self._info(session, current), "unchanged")
         elif not replace:
             raise _exists(filename)
@@ -512,6 +693,11 @@ class PackageService:
         session.add(
             _event("uploaded" if outcome == "created" else "replaced", current, actor, detail)
         )
+        line = f"{digests.size} bytes, SHA-256 {digests.sha256}"
+        if detail is not None:
+            line += f" (was {detail['previousSha256']})"
+        action = "package.upload" if outcome == "created" else "package.replace"
+        await record(session, who, action, f"package:{filename}", line, at=now)
         return Published(await self._info(session, current), outcome)
 
     # -- records ------------------------------------------------------------------------------
@@ -556,6 +742,8 @@ class PackageService:
                     created_at=row.created_at,
                     uploaded_at=row.uploaded_at,
                     updated_at=row.updated_at,
+                    verified_at=blob.verified_at,
+                    quarantined=blob.quarantine_reason if blob.quarantined_at else None,
                 )
             )
         return infos
@@ -581,14 +769,24 @@ class PackageService:
         async with self.db.sessions() as session:
             found = (
                 await session.execute(
-                    select(Package.sha256, Package.size, Package.uploaded_at).where(
-                        Package.filename == filename
+                    select(
+                        Package.sha256,
+                        Package.size,
+                        Package.uploaded_at,
+                        PackageBlob.quarantine_reason,
                     )
+                    .join(PackageBlob, PackageBlob.sha256 == Package.sha256)
+                    .where(Package.filename == filename)
                 )
             ).first()
         if found is None:
             raise NotFound(f"no package named '{filename}'")
-        sha256, size, uploaded_at = found
+        sha256, size, uploaded_at, quarantined = found
+        if quarantined is not None:
+            raise Conflict(
+                f"'{filename}' is quarantined: {quarantined}. Upload the package again "
+                "(PUT with ?replace=true, or tus) to restore it."
+            )
         return Located(filename, sha256, size, uploaded_at, blob_key(sha256))
 
     async def search(self, *, query: str | None, tag: str | None, offset: int, limit: int) -> Page:
@@ -617,7 +815,7 @@ class PackageService:
             return Page(await self._infos(session, rows), total or 0)
 
     async def update(
-        self, filename: str, *, actor: str, notes: Any = _UNSET, tags: Any = _UNSET
+        self, filename: str, *, who: Who, notes: Any = _UNSET, tags: Any = _UNSET
     ) -> PackageInfo:
         """Change notes (a string, or None to clear) and/or replace the stage tags."""
         problems = []
@@ -652,11 +850,19 @@ class PackageService:
                 changes["tags"] = wanted
             if changes:
                 row.updated_at = utcnow()
-                session.add(_event("updated", row, actor, changes))
+                session.add(_event("updated", row, who.actor, changes))
+                await record(
+                    session,
+                    who,
+                    "package.update",
+                    f"package:{filename}",
+                    _changes_line(changes),
+                    at=row.updated_at,
+                )
             await session.flush()
             return await self._info(session, row)
 
-    async def delete(self, filename: str, *, actor: str) -> None:
+    async def delete(self, filename: str, *, who: Who) -> None:
         """Remove the package; its content stays in the history until the retention passes."""
         async with self.db.transaction() as session:
             row = await self._package(session, filename)
@@ -664,7 +870,9 @@ class PackageService:
                 raise NotFound(f"no package named '{filename}'")
             now = utcnow()
             session.add(_history(row, now, "deleted"))
-            session.add(_event("deleted", row, actor, None))
+            session.add(_event("deleted", row, who.actor, None))
+            line = f"{row.size} bytes, SHA-256 {row.sha256} kept in the history"
+            await record(session, who, "package.delete", f"package:{filename}", line, at=now)
             await session.execute(delete(PackageTag).where(PackageTag.package_pk == row.pk))
             await session.delete(row)
 
@@ -700,8 +908,14 @@ class PackageService:
                 pass
         async with self.db.sessions() as session:
             open_uploads = set(await session.scalars(select(PackageUpload.upload_id)))
+            pending = list(
+                await session.execute(select(PackagePending.pending_id, PackagePending.created_at))
+            )
+        open_uploads |= {pending_id for pending_id, _ in pending}
+        stall = now - timedelta(minutes=10)
+        report.stalled = [pending_id for pending_id, created in pending if created < stall]
         for path in self.upload_dir.glob("*.part"):
-            upload_id = path.stem.removeprefix("tus-")
+            upload_id = path.stem.removeprefix("tus-").removeprefix("pending-")
             if upload_id in open_uploads:
                 continue
             try:
@@ -723,6 +937,7 @@ class PackageService:
                         PackageBlob.last_used_at < grace,
                         ~exists().where(Package.sha256 == PackageBlob.sha256),
                         ~exists().where(PackageHistory.sha256 == PackageBlob.sha256),
+                        ~exists().where(PackagePending.sha256 == PackageBlob.sha256),
                     )
                 )
             )
@@ -734,6 +949,7 @@ class PackageService:
             report.removed_keys.append(blob_key(blob.sha256))
         async with self.db.sessions() as session:
             known = set(await session.scalars(select(PackageBlob.sha256)))
+            known |= set(await session.scalars(select(PackagePending.sha256)))
         objects = await to_thread.run_sync(lambda: list(self.storage.list("blobs/")))
         for item in objects:
             if item.key.rsplit("/", 1)[-1] not in known and item.modified < grace:
@@ -741,6 +957,73 @@ class PackageService:
                 report.orphans += 1
                 report.removed_keys.append(item.key)
         return report
+
+    # -- scrub --------------------------------------------------------------------------------
+
+    async def scrub(self) -> ScrubReport:
+        """Read every stored blob back; quarantine those whose bytes no longer match.
+
+        Each blob is checked against the SHA-256 it is stored under. A quarantined blob's
+        packages answer 409 on download and show ``quarantined`` in their record, and a
+        ``quarantined`` event is recorded for each, until the content is uploaded again.
+        """
+        report = ScrubReport()
+        async with self.db.sessions() as session:
+            blobs = list(
+                await session.execute(
+                    select(PackageBlob.sha256, PackageBlob.size).where(
+                        PackageBlob.quarantined_at.is_(None)
+                    )
+                )
+            )
+        for sha256, size in blobs:
+            found, length = await to_thread.run_sync(self._rehash, blob_key(sha256))
+            report.checked += 1
+            report.bytes += length
+            if found == sha256 and length == size:
+                async with self.db.transaction() as session:
+                    await session.execute(
+                        update(PackageBlob)
+                        .where(PackageBlob.sha256 == sha256)
+                        .values(verified_at=utcnow())
+                    )
+                continue
+            reason = (
+                "its stored file is missing"
+                if found is None
+                else f"its stored bytes changed ({length} bytes with SHA-256 {found}, "
+                f"expected {size} bytes with SHA-256 {sha256})"
+            )
+            names = await self._quarantine(sha256, reason)
+            log.warning("scrub: quarantined %s (%s): %s", sha256, ", ".join(names), reason)
+            report.quarantined.append({"sha256": sha256, "reason": reason})
+        return report
+
+    def _rehash(self, key: str) -> tuple[str | None, int]:
+        if self.storage.stat(key) is None:
+            return None, 0
+        digest = hashlib.sha256()
+        length = 0
+        for chunk in self.storage.open_range(key):
+            digest.update(chunk)
+            length += len(chunk)
+        return digest.hexdigest(), length
+
+    async def _quarantine(self, sha256: str, reason: str) -> list[str]:
+        now = utcnow()
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(PackageBlob)
+                .where(PackageBlob.sha256 == sha256)
+                .values(quarantined_at=now, quarantine_reason=reason)
+            )
+            rows = list(await session.scalars(select(Package).where(Package.sha256 == sha256)))
+            for row in rows:
+                session.add(_event("quarantined", row, "scrub", {"reason": reason}))
+                await record(
+                    session, SCRUB, "package.quarantine", f"package:{row.filename}", reason, at=now
+                )
+        return [row.filename for row in rows]
 
 
 async def _nothing() -> AsyncIterator[bytes]:
@@ -753,6 +1036,16 @@ def _exists(filename: str) -> Conflict:
         f"a package named '{filename}' exists with other content; "
         "add ?replace=true to replace it (the old content is kept in the history)"
     )
+
+
+def _changes_line(changes: dict[str, Any]) -> str:
+    """``notes set; tags: dev, prod`` for the audit log."""
+    parts = []
+    if "notes" in changes:
+        parts.append("notes cleared" if changes["notes"] is None else "notes set")
+    if "tags" in changes:
+        parts.append(f"tags: {', '.join(changes['tags']) or '(none)'}")
+    return "; ".join(parts)
 
 
 def _history(row: Package, now: datetime, reason: str) -> PackageHistory:

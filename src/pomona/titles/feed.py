@@ -1,9 +1,10 @@
 """The Jamf feed, rendered once per change and served from memory.
 
-Each process keeps the rendered bytes of every title and of ``/software``. A write through this
-process marks the cache stale at once; writes through other processes are noticed by comparing
-``feed_state.generation`` at most every ``feed_refresh_seconds``. Only titles whose generation
-moved are re-rendered.
+Each process keeps the rendered bytes of every title and of ``/software``, twice: the Jamf feed
+(enabled titles and versions only) and the preview feed (everything), both rendered per change.
+A write through this process marks the cache stale at once; writes through other processes are
+noticed by comparing ``feed_state.generation`` at most every ``feed_refresh_seconds``. Only
+titles whose generation moved are re-rendered.
 
 The JSON is pretty-printed with a two-space indent and sorted keys, one key per line, as
 PatchServer served it: shell scripts in the wild read ``/software`` line by line with grep.
@@ -27,6 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from pomona.db import Database
+from pomona.titles.history import TitleState
 from pomona.titles.models import FeedState, Title, TitleRevision
 
 log = logging.getLogger("pomona.feed")
@@ -78,11 +80,19 @@ class Rendered:
 
 
 @dataclass(slots=True)
+class _View:
+    """One title as one feed shows it."""
+
+    summary: bytes  # this title's object in /software, indented one level
+    patch: Rendered
+
+
+@dataclass(slots=True)
 class _Entry:
     generation: int
     last_modified: datetime
-    summary: bytes  # this title's object in /software, indented one level
-    patch: Rendered
+    live: _View | None  # None: disabled, or no enabled version: not on the Jamf feed
+    preview: _View
 
 
 def _array(fragments: Iterable[bytes]) -> bytes:
@@ -116,26 +126,30 @@ class FeedCache:
         self._entries: dict[str, _Entry] = {}
         self._last_deletion: datetime | None = None
         self._software = Rendered(b"[]\n", None)
+        self._software_preview = Rendered(b"[]\n", None)
 
     def invalidate(self) -> None:
         """Forget when the database was last checked, so the next request looks again."""
         self._invalidations += 1
         self._checked_at = float("-inf")
 
-    async def software(self) -> Rendered:
+    async def software(self, *, preview: bool = False) -> Rendered:
         await self._fresh()
-        return self._software
+        return self._software_preview if preview else self._software
 
-    async def software_for(self, ids: Iterable[str]) -> Rendered:
+    async def software_for(self, ids: Iterable[str], *, preview: bool = False) -> Rendered:
         await self._fresh()
         wanted = dict.fromkeys(ids)  # keeps the caller's order, drops repeats
         entries = [self._entries[i] for i in wanted if i in self._entries]
-        return Rendered(_array(e.summary for e in entries), self._newest(entries))
+        # A hidden title's time still counts: hiding it changed this answer.
+        views = [v for v in (_view(e, preview) for e in entries) if v is not None]
+        return Rendered(_array(v.summary for v in views), self._newest(entries))
 
-    async def patch(self, title_id: str) -> Rendered | None:
+    async def patch(self, title_id: str, *, preview: bool = False) -> Rendered | None:
         await self._fresh()
         entry = self._entries.get(title_id)
-        return entry.patch if entry else None
+        view = _view(entry, preview) if entry else None
+        return view.patch if view else None
 
     async def _fresh(self) -> None:
         if self._clock() - self._checked_at < self._refresh:
@@ -171,11 +185,17 @@ class FeedCache:
             for chunk in _chunks(stale, 500):
                 rows = await session.execute(
                     select(
-                        Title.title_id, Title.generation, Title.last_modified, Title.document
+                        Title.title_id,
+                        Title.generation,
+                        Title.last_modified,
+                        Title.document,
+                        Title.state,
                     ).where(Title.title_id.in_(chunk))
                 )
-                for title_id, row_generation, last_modified, document in rows:
-                    self._entries[title_id] = _render(row_generation, last_modified, document)
+                for title_id, row_generation, last_modified, document, state in rows:
+                    self._entries[title_id] = _render(
+                        row_generation, last_modified, document, state
+                    )
             # A deletion changes /software too, so its time counts for Last-Modified: without it
             # the date would go back and If-Modified-Since would hide that a title left.
             self._last_deletion = await session.scalar(
@@ -184,7 +204,11 @@ class FeedCache:
         for title_id in set(self._entries) - set(current):
             del self._entries[title_id]
         ordered = [self._entries[i] for i in sorted(self._entries)]
-        self._software = Rendered(_array(e.summary for e in ordered), self._newest(ordered))
+        # Every title's time counts, shown or hidden: disabling one changes /software too.
+        newest = self._newest(ordered)
+        live = [e.live.summary for e in ordered if e.live is not None]
+        self._software = Rendered(_array(live), newest)
+        self._software_preview = Rendered(_array(e.preview.summary for e in ordered), newest)
         self._generation = generation if generation is not None else -1
 
     def _newest(self, entries: Iterable[_Entry]) -> datetime | None:
@@ -194,12 +218,32 @@ class FeedCache:
         return max(moments, default=None)
 
 
-def _render(generation: int, last_modified: datetime, document: str) -> _Entry:
+def _render(generation: int, last_modified: datetime, document: str, state: str | None) -> _Entry:
+    """Both views of a title, rendered once: the preview shows everything, the Jamf feed only
+    what is enabled, with ``currentVersion`` the newest enabled version."""
     data = orjson.loads(document)
+    preview = _render_view(data, last_modified)
+    shown = TitleState.load(state)
+    if not shown.enabled:
+        return _Entry(generation, last_modified, None, preview)
+    if not shown.disabled_versions:
+        return _Entry(generation, last_modified, preview, preview)
+    hidden = set(shown.disabled_versions)
+    patches = [p for p in data["patches"] if p["version"] not in hidden]
+    if not patches:
+        # A title without a version is invalid to Jamf Pro: leave the feed instead.
+        return _Entry(generation, last_modified, None, preview)
+    live = {**data, "patches": patches, "currentVersion": patches[0]["version"]}
+    return _Entry(generation, last_modified, _render_view(live, last_modified), preview)
+
+
+def _render_view(data: dict[str, Any], last_modified: datetime) -> _View:
     summary = {k: data[k] for k in ("id", "name", "publisher", "lastModified", "currentVersion")}
-    return _Entry(
-        generation, last_modified, _fragment(summary), Rendered(pretty(data), last_modified)
-    )
+    return _View(_fragment(summary), Rendered(pretty(data), last_modified))
+
+
+def _view(entry: _Entry, preview: bool) -> _View | None:
+    return entry.preview if preview else entry.live
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

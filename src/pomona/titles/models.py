@@ -1,9 +1,10 @@
 """Tables of the titles domain.
 
 ``titles`` holds the current document of each title (what the feed serves); ``title_revisions``
-holds every document each title has ever had, including a tombstone when it is deleted, so that
-nothing is lost and history survives a delete. ``feed_state.generation`` grows with every write:
-processes compare it to know when their rendered feed is stale.
+holds every document each title has ever had, with its enabled state, including a tombstone
+when it is deleted, so that nothing is lost and history survives a delete.
+``feed_state.generation`` grows with every write: processes compare it to know when their
+rendered feed is stale.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class Title(Base):
     revision: Mapped[int] = mapped_column(Integer)
     generation: Mapped[int] = mapped_column(BigInteger, index=True)
     document: Mapped[str] = mapped_column(LongText)
+    # What Jamf Pro may see, kept beside the document (never in it): canonical JSON
+    # {"enabled": bool, "disabledVersions": [...]}; None means enabled with every version.
+    state: Mapped[str | None] = mapped_column(LongText, nullable=True)
 
 
 class TitleRevision(Base):
@@ -45,6 +49,8 @@ class TitleRevision(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # None marks the revision that deleted the title.
     document: Mapped[str | None] = mapped_column(LongText, nullable=True)
+    # The title's state after this revision, as in ``titles.state``, so rollback restores it.
+    state: Mapped[str | None] = mapped_column(LongText, nullable=True)
 
 
 class FeedState(Base):

@@ -78,8 +78,8 @@ def _titles(request: Request) -> TitleService:
     return request.app.state.titles  # type: ignore[no-any-return]
 
 
-def _actor(caller: Principal, reason: str | None) -> Actor:
-    return Actor(caller.name, reason)
+def _actor(request: Request, caller: Principal, reason: str | None) -> Actor:
+    return Actor(caller.name, reason, request.client.host if request.client else None)
 
 
 def _revision(if_match: str | None) -> int | None:
@@ -177,7 +177,7 @@ async def create_title(
     raw = await read_json(request)
     if isinstance(raw, dict) and isinstance(raw.get("id"), str):
         _may_write(caller, raw["id"])
-    result = await _titles(request).create(raw, _actor(caller, reason), strict=strict)
+    result = await _titles(request).create(raw, _actor(request, caller, reason), strict=strict)
     return _title_out(result)
 
 
@@ -215,7 +215,7 @@ async def replace_title(
     result = await _titles(request).replace(
         title_id,
         raw,
-        _actor(caller, reason),
+        _actor(request, caller, reason),
         strict=strict,
         if_revision=_revision(if_match),
     )
@@ -232,7 +232,9 @@ async def delete_title(
 ) -> Response:
     """Delete a title; it leaves the feed, its history stays."""
     _may_write(caller, title_id)
-    await _titles(request).delete(title_id, _actor(caller, reason), if_revision=_revision(if_match))
+    await _titles(request).delete(
+        title_id, _actor(request, caller, reason), if_revision=_revision(if_match)
+    )
     return Response(status_code=204)
 
 
@@ -272,7 +274,7 @@ async def add_version(
     _may_write(caller, title_id)
     raw = await read_json(request)
     result = await _titles(request).add_version(
-        title_id, raw, _actor(caller, reason), after=after, before=before, strict=strict
+        title_id, raw, _actor(request, caller, reason), after=after, before=before, strict=strict
     )
     return _version_out(result, raw.get("version") if isinstance(raw, dict) else None)
 
@@ -307,7 +309,7 @@ async def replace_version(
     _may_write(caller, title_id)
     raw = await read_json(request)
     result = await _titles(request).replace_version(
-        title_id, version, raw, _actor(caller, reason), strict=strict
+        title_id, version, raw, _actor(request, caller, reason), strict=strict
     )
     return _version_out(result, raw.get("version") if isinstance(raw, dict) else None)
 
@@ -326,13 +328,13 @@ async def delete_version(
 ) -> VersionWriteOut:
     """Delete one version; the last version of a title cannot be deleted."""
     _may_write(caller, title_id)
-    result = await _titles(request).delete_version(title_id, version, _actor(caller, reason))
+    result = await _titles(request).delete_version(
+        title_id, version, _actor(request, caller, reason)
+    )
     return _version_out(result, None)
 
 
-# -- the Jamf feed -------------------------------------------------------------------------------
-
-feed = APIRouter(prefix="/jamf/v1", tags=["jamf feed"])
+# -- the Jamf feed and its preview ---------------------------------------------------------------
 
 _FEED_HEADERS = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
 _JSON = "application/json"
@@ -360,50 +362,69 @@ def _answer(request: Request, rendered: Rendered) -> Response:
     return Response(rendered.body, media_type=_JSON, headers=headers)
 
 
-@feed.api_route("", methods=["GET", "HEAD"], include_in_schema=False)
-@feed.api_route("/", methods=["GET", "HEAD"], responses={200: {"description": "The feed is up"}})
-async def feed_base() -> Response:
-    """Jamf Pro's "Test" button sends HEAD here first; PatchServer answered 404, Pomona 200."""
-    return Response(b'{"feed": "jamf/v1", "software": "software"}\n', media_type=_JSON)
+def feed_router(prefix: str, *, preview: bool) -> APIRouter:
+    """The feed's endpoints under ``prefix``: the Jamf feed, or the preview feed that also
+    serves disabled titles and versions (for a Jamf Pro test instance)."""
+    router = APIRouter(prefix=prefix, tags=["jamf preview feed" if preview else "jamf feed"])
+    what = "every title and version, disabled ones too" if preview else "enabled titles only"
+    base = f'{{"feed": "{prefix.strip("/")}", "software": "software"}}\n'.encode()
+
+    @router.api_route("", methods=["GET", "HEAD"], include_in_schema=False)
+    @router.api_route(
+        "/", methods=["GET", "HEAD"], responses={200: {"description": "The feed is up"}}
+    )
+    async def feed_base() -> Response:
+        """Jamf Pro's "Test" button sends HEAD here first; PatchServer answered 404, Pomona 200."""
+        return Response(base, media_type=_JSON)
+
+    # Jamf Pro follows no redirect, so a trailing slash (a SERVER entered with one) is served.
+    @router.api_route("/software/", methods=["GET", "HEAD"], include_in_schema=False)
+    @router.api_route(
+        "/software", methods=["GET", "HEAD"], responses=_FEED_RESPONSES, description=what
+    )
+    async def software(request: Request) -> Response:
+        """Every title's summary."""
+        return _answer(request, await _cache(request).software(preview=preview))
+
+    @router.api_route("/software/{ids}/", methods=["GET", "HEAD"], include_in_schema=False)
+    @router.api_route(
+        "/software/{ids}",
+        methods=["GET", "HEAD"],
+        responses={**_FEED_RESPONSES, **error_responses(422)},
+        description=what,
+    )
+    async def software_for(
+        request: Request,
+        ids: Annotated[
+            str,
+            Path(
+                description="Comma-separated title ids; unknown ids are left out",
+                max_length=100_000,
+            ),
+        ],
+    ) -> Response:
+        """The summaries of the titles named; unknown ids are left out, as Jamf's own feed does."""
+        wanted = [i.strip() for i in ids.split(",") if i.strip()]
+        return _answer(request, await _cache(request).software_for(wanted, preview=preview))
+
+    @router.api_route("/patch/{title_id}/", methods=["GET", "HEAD"], include_in_schema=False)
+    @router.api_route(
+        "/patch/{title_id}",
+        methods=["GET", "HEAD"],
+        responses={**_FEED_RESPONSES, **error_responses(404)},
+        description=what,
+    )
+    async def patch(
+        request: Request, title_id: Annotated[str, Path(description="A title id")]
+    ) -> Response:
+        """One title's full definition."""
+        rendered = await _cache(request).patch(title_id, preview=preview)
+        if rendered is None:
+            raise ApiError(404, f"no title '{title_id}' on this feed", "/title_id", "path")
+        return _answer(request, rendered)
+
+    return router
 
 
-# Jamf Pro follows no redirect, so a trailing slash (a SERVER entered with one) is served as is.
-@feed.api_route("/software/", methods=["GET", "HEAD"], include_in_schema=False)
-@feed.api_route("/software", methods=["GET", "HEAD"], responses=_FEED_RESPONSES)
-async def software(request: Request) -> Response:
-    """Every title's summary."""
-    return _answer(request, await _cache(request).software())
-
-
-@feed.api_route("/software/{ids}/", methods=["GET", "HEAD"], include_in_schema=False)
-@feed.api_route(
-    "/software/{ids}",
-    methods=["GET", "HEAD"],
-    responses={**_FEED_RESPONSES, **error_responses(422)},
-)
-async def software_for(
-    request: Request,
-    ids: Annotated[
-        str,
-        Path(description="Comma-separated title ids; unknown ids are left out", max_length=100_000),
-    ],
-) -> Response:
-    """The summaries of the titles named; unknown ids are left out, as Jamf's own feed does."""
-    wanted = [i.strip() for i in ids.split(",") if i.strip()]
-    return _answer(request, await _cache(request).software_for(wanted))
-
-
-@feed.api_route("/patch/{title_id}/", methods=["GET", "HEAD"], include_in_schema=False)
-@feed.api_route(
-    "/patch/{title_id}",
-    methods=["GET", "HEAD"],
-    responses={**_FEED_RESPONSES, **error_responses(404)},
-)
-async def patch(
-    request: Request, title_id: Annotated[str, Path(description="A title id")]
-) -> Response:
-    """One title's full definition."""
-    rendered = await _cache(request).patch(title_id)
-    if rendered is None:
-        raise ApiError(404, f"no title '{title_id}' on this feed", "/title_id", "path")
-    return _answer(request, rendered)
+feed = feed_router("/jamf/v1", preview=False)
+preview_feed = feed_router("/jamf/preview/v1", preview=True)

@@ -1,0 +1,1 @@
+"""The audit log: every write across the server."""

@@ -1,0 +1,90 @@
+"""HTTP routes of the audit domain: read the log. Parse, call, answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from pomona.audit.service import Who
+from pomona.auth.scopes import Principal
+from pomona.errors import error_responses
+from pomona.http import require
+from pomona.titles.validation import format_time
+
+
+def who(request: Request, caller: Principal) -> Who:
+    """The caller of a write as the audit log names it: principal, token and client address."""
+    return Who.of(caller.name, request.client.host if request.client else None)
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    at: str
+    actor: str
+    tokenName: str | None
+    client: str | None
+    action: str
+    target: str
+    detail: str | None
+
+
+class AuditListOut(BaseModel):
+    items: list[AuditEventOut]
+    total: int
+    page: int
+    perPage: int
+
+
+api = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+
+@api.get("", response_model=AuditListOut, responses=error_responses(401, 403, 422))
+async def list_events(
+    request: Request,
+    _caller: Annotated[Principal, Depends(require("admin"))],
+    actor: Annotated[str | None, Query(description="e.g. token:autopkg", max_length=255)] = None,
+    action: Annotated[
+        str | None, Query(description="e.g. title.delete, or title.* for a prefix", max_length=64)
+    ] = None,
+    target: Annotated[
+        str | None, Query(description="e.g. title:Firefox, or title:* for a prefix", max_length=255)
+    ] = None,
+    since: Annotated[datetime | None, Query(description="ISO-8601, inclusive")] = None,
+    until: Annotated[datetime | None, Query(description="ISO-8601, inclusive")] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(alias="perPage", ge=1, le=10_000)] = 50,
+) -> AuditListOut:
+    """Every write across the server, newest first. Needs an ``admin`` token."""
+    per_page = min(per_page, request.app.state.settings.page_size_max)
+    found = await request.app.state.audit.search(
+        actor=actor,
+        action=action,
+        target=target,
+        since=_aware(since),
+        until=_aware(until),
+        offset=(page - 1) * per_page,
+        limit=per_page,
+    )
+    items = [
+        AuditEventOut(
+            id=e.pk,
+            at=format_time(e.at),
+            actor=e.actor,
+            tokenName=e.token_name,
+            client=e.client,
+            action=e.action,
+            target=e.target,
+            detail=e.detail,
+        )
+        for e in found.items
+    ]
+    return AuditListOut(items=items, total=found.total, page=page, perPage=per_page)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)  # a time without a zone is read as UTC, as everywhere

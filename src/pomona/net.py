@@ -1,0 +1,173 @@
+"""Outbound HTTP fetches that cannot be turned against the server's own network.
+
+A URL given by a user (a remote patch source, later a subscription) must not reach loopback,
+link-local (cloud metadata at 169.254.169.254), private, multicast or reserved addresses, unless
+an admin lists them in ``fetch_allowed_networks``. The host is resolved once, every address
+checked, and the connection made to the checked address (the name still goes in ``Host`` and
+TLS SNI, so certificates verify as usual): a DNS answer that changes between the check and the
+connection cannot slip through. Redirects are followed by hand and checked the same way. Size
+and time are bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from pomona.errors import ApiError, Problem
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class FetchError(ApiError):
+    """The remote could not be fetched; the message says why and what to do."""
+
+    def __init__(self, message: str, path: str = "/url", status: int = 422) -> None:
+        super().__init__(status, [Problem(path, message)])
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    allowed_networks: tuple[Network, ...] = ()
+    allowed_hosts: frozenset[str] = frozenset()
+    timeout: float = 30.0
+    max_bytes: int = 64 * 1024**2
+    max_redirects: int = 5
+
+    @classmethod
+    def from_settings(
+        cls,
+        allowed: Sequence[str],
+        *,
+        timeout: float,
+        max_bytes: int,
+        max_redirects: int,
+    ) -> FetchPolicy:
+        networks: list[Network] = []
+        hosts: set[str] = set()
+        for entry in allowed:
+            try:
+                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+            except ValueError:
+                hosts.add(entry.strip().lower().rstrip("."))
+        return cls(tuple(networks), frozenset(hosts), timeout, max_bytes, max_redirects)
+
+
+def forbidden(address: IPAddress) -> bool:
+    """Loopback, link-local, private, multicast, reserved, unspecified, or not global."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address.teredo is not None:
+            embedded = address.teredo[1]
+        if embedded is not None and forbidden(embedded):
+            return True
+    return (
+        address.is_loopback
+        or address.is_link_local
+        or address.is_private
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or not address.is_global
+    )
+
+
+def _allowed(policy: FetchPolicy, host: str, address: IPAddress) -> bool:
+    if host.lower().rstrip(".") in policy.allowed_hosts:
+        return True
+    candidates: list[IPAddress] = [address]
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        candidates.append(address.ipv4_mapped)
+    return any(
+        a in n for a in candidates for n in policy.allowed_networks if a.version == n.version
+    )
+
+
+async def resolve(host: str, port: int) -> list[IPAddress]:
+    try:
+        literal = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return [literal]
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchError(f"cannot resolve '{host}': {exc}; check the URL's host name") from None
+    seen: dict[str, IPAddress] = {}
+    for _family, _type, _proto, _name, sockaddr in infos:
+        text = str(sockaddr[0]).split("%")[0]
+        seen.setdefault(text, ipaddress.ip_address(text))
+    return list(seen.values())
+
+
+async def _checked(url: str, policy: FetchPolicy) -> tuple[str, str, IPAddress]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError(f"'{url}' is not an http or https URL")
+    if parts.username or parts.password:
+        raise FetchError("give the URL without a user name or password")
+    host = parts.hostname
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise FetchError(f"'{url}' has an invalid port") from None
+    addresses = await resolve(host, port)
+    refused = [a for a in addresses if forbidden(a) and not _allowed(policy, host, a)]
+    if refused or not addresses:
+        raise FetchError(
+            f"'{host}' resolves to {', '.join(str(a) for a in refused) or 'nothing'}: a "
+            "loopback, link-local, private or reserved address, which Pomona does not fetch "
+            "from unless an admin adds it to the fetch_allowed_networks setting"
+        )
+    return host, parts.scheme, addresses[0]
+
+
+async def fetch(url: str, policy: FetchPolicy, *, accept: str = "application/json") -> bytes:
+    """GET ``url`` within the policy's limits; the body, or ``FetchError``."""
+    deadline = time.monotonic() + policy.timeout
+    for _hop in range(policy.max_redirects + 1):
+        host, scheme, address = await _checked(url, policy)
+        parts = urlsplit(url)
+        shown = f"[{address}]" if address.version == 6 else str(address)
+        port = f":{parts.port}" if parts.port else ""
+        pinned = parts._replace(netloc=f"{shown}{port}").geturl()
+        headers = {"Host": parts.netloc.rpartition("@")[2], "Accept": accept}
+        extensions = {"sni_hostname": host} if scheme == "https" else {}
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError(f"{url} did not answer within {policy.timeout:g} s", status=422)
+        try:
+            async with (
+                httpx.AsyncClient(timeout=remaining, follow_redirects=False) as client,
+                client.stream("GET", pinned, headers=headers, extensions=extensions) as answer,
+            ):
+                if answer.is_redirect and "location" in answer.headers:
+                    url = urljoin(url, answer.headers["location"])
+                    continue
+                if answer.status_code != 200:
+                    raise FetchError(f"{url} answered {answer.status_code}, not 200")
+                body = bytearray()
+                async for chunk in answer.aiter_bytes():
+                    body += chunk
+                    if len(body) > policy.max_bytes:
+                        raise FetchError(
+                            f"{url} sent more than {policy.max_bytes} bytes (fetch_max_bytes)"
+                        )
+                    if time.monotonic() > deadline:
+                        raise FetchError(f"{url} did not finish within {policy.timeout:g} s")
+                return bytes(body)
+        except httpx.TimeoutException:
+            raise FetchError(f"{url} did not answer within {policy.timeout:g} s") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(f"cannot fetch {url}: {exc}") from None
+    raise FetchError(f"{url} redirected more than {policy.max_redirects} times")

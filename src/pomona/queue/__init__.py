@@ -1,0 +1,1 @@
+"""The job queue: huey, with leases so that a task whose worker dies is run again."""

@@ -1,0 +1,478 @@
+"""HTTP routes of a title's lifecycle: history, diff, rollback, enable/disable, version order,
+backups, restore and imports. Parse, call, answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from pomona.auth.scopes import Principal
+from pomona.errors import ApiError, ProblemOut, error_responses
+from pomona.http import require
+from pomona.settings import Settings
+from pomona.titles import importer
+from pomona.titles.archive import spool, stream_file, write_archive
+from pomona.titles.history import TitleState
+from pomona.titles.routes import (
+    IfMatch,
+    Reason,
+    TitleIdParam,
+    TitleWriteOut,
+    VersionParam,
+    _actor,
+    _may_write,
+    _revision,
+    _title_out,
+    _titles,
+)
+from pomona.titles.service import Incoming, Outcome, TitleService, WriteResult
+from pomona.titles.validation import format_time
+
+Reader = Annotated[Principal, Depends(require("titles:read"))]
+Writer = Annotated[Principal, Depends(require("titles:write"))]
+Policy = Annotated[
+    Literal["skip", "replace", "copy"],
+    Query(
+        description="What happens to an id that exists: skip it, replace it with the incoming "
+        "document as a new revision (the current one stays in history), or copy the incoming one "
+        "beside it under '<id>-copy'"
+    ),
+]
+DryRun = Annotated[
+    bool, Query(alias="dryRun", description="Report what would happen and write nothing")
+]
+
+
+class RevisionOut(BaseModel):
+    number: int
+    action: str
+    summary: str
+    actor: str
+    reason: str | None
+    createdAt: str
+
+
+class HistoryOut(BaseModel):
+    id: str
+    items: list[RevisionOut]
+    total: int
+    page: int
+    perPage: int
+
+
+class RevisionDetailOut(RevisionOut):
+    definition: dict[str, Any] | None = Field(description="null for the revision that deleted it")
+    enabled: bool | None
+    disabledVersions: list[str] | None
+
+
+class DiffOut(BaseModel):
+    id: str
+    fromRevision: int
+    toRevision: int
+    changes: dict[str, Any] = Field(
+        description="title, versions (added, removed, changed, order), extensionAttributes, "
+        "state, extensionAttributesToAccept, and readable lines"
+    )
+
+
+class StateWriteOut(TitleWriteOut):
+    enabled: bool
+    disabledVersions: list[str]
+    summary: str
+
+
+class OrderIn(BaseModel):
+    versions: list[str] = Field(description="Every version, once, newest first", min_length=1)
+
+
+class OutcomeOut(BaseModel):
+    source: str = Field(description="Where the document came from (archive member, file, id)")
+    id: str
+    result: Literal["create", "replace", "copy", "skip"]
+    revision: int | None
+    warnings: list[ProblemOut]
+
+
+class ImportOut(BaseModel):
+    dryRun: bool
+    policy: str
+    created: int
+    replaced: int
+    copied: int
+    skipped: int
+    items: list[OutcomeOut]
+    ignored: list[str] = Field(description="Archive members that are not definitions")
+
+
+class RemoteImportIn(BaseModel):
+    url: str = Field(
+        description="The other source's feed base, as Jamf Pro would be given it, e.g. "
+        "https://patch.example.com/jamf/v1; <url>/software must list its titles",
+        min_length=1,
+        max_length=2048,
+    )
+    ids: list[str] | None = Field(None, description="Titles to import; null for all")
+    policy: Literal["skip", "replace", "copy"] = "skip"
+    dryRun: bool = False
+
+
+def _state_out(result: WriteResult) -> StateWriteOut:
+    base = _title_out(result)
+    return StateWriteOut(
+        **base.model_dump(by_alias=False),
+        enabled=result.state.enabled,
+        disabledVersions=list(result.state.disabled_versions),
+        summary=result.summary,
+    )
+
+
+ZIP_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A zip: patch_archive/<id>.json per title (PatchServer's layout)",
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "A zip archive, a JSON definition or array of definitions, or a multipart "
+        "form with any number of 'file' fields (zip or JSON files)",
+        "content": {
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
+                }
+            },
+        },
+    }
+}
+
+api = APIRouter(prefix="/api/v1/titles", tags=["title history and control"])
+TITLE_ERRORS = (401, 403, 404, 422)
+
+
+# -- history -------------------------------------------------------------------------------------
+
+
+@api.get("/{title_id}/history", response_model=HistoryOut, responses=error_responses(*TITLE_ERRORS))
+async def history(
+    request: Request,
+    _caller: Reader,
+    title_id: TitleIdParam,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(alias="perPage", ge=1, le=10_000)] = 50,
+) -> HistoryOut:
+    """The title's revisions, newest first: who, when, why, and what changed. A deleted title
+    keeps its history."""
+    per_page = min(per_page, request.app.state.settings.page_size_max)
+    rows, total = await _titles(request).history(
+        title_id, offset=(page - 1) * per_page, limit=per_page
+    )
+    return HistoryOut(
+        id=title_id,
+        items=[_revision_out(r) for r in rows],
+        total=total,
+        page=page,
+        perPage=per_page,
+    )
+
+
+def _revision_out(row: Any) -> RevisionOut:
+    return RevisionOut(
+        number=row.number,
+        action=row.action,
+        summary=row.summary,
+        actor=row.actor,
+        reason=row.reason,
+        createdAt=format_time(row.created_at),
+    )
+
+
+@api.get(
+    "/{title_id}/history/{number}",
+    response_model=RevisionDetailOut,
+    responses=error_responses(*TITLE_ERRORS),
+)
+async def revision(
+    request: Request,
+    _caller: Reader,
+    title_id: TitleIdParam,
+    number: Annotated[int, Path(ge=1, le=2**31 - 1)],
+) -> RevisionDetailOut:
+    """One revision: the whole definition as it was, and what Jamf Pro was allowed to see."""
+    row = await _titles(request).revision(title_id, number)
+    state = TitleState.load(row.state) if row.document is not None else None
+    return RevisionDetailOut(
+        **_revision_out(row).model_dump(),
+        definition=orjson.loads(row.document) if row.document is not None else None,
+        enabled=state.enabled if state else None,
+        disabledVersions=list(state.disabled_versions) if state else None,
+    )
+
+
+@api.get("/{title_id}/diff", response_model=DiffOut, responses=error_responses(*TITLE_ERRORS))
+async def diff(
+    request: Request,
+    _caller: Reader,
+    title_id: TitleIdParam,
+    from_: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1, description="A revision")],
+    to: Annotated[int, Query(ge=1, le=2**31 - 1, description="A later (or any) revision")],
+) -> DiffOut:
+    """What changed between two revisions: per title field, per version and per field of each
+    version, per extension attribute, and in what Jamf Pro may see."""
+    changes = await _titles(request).diff(title_id, from_, to)
+    return DiffOut(id=title_id, fromRevision=from_, toRevision=to, changes=changes.as_dict())
+
+
+@api.post(
+    "/{title_id}/rollback",
+    response_model=StateWriteOut,
+    responses=error_responses(401, 403, 404, 409, 412, 422),
+)
+async def rollback(
+    request: Request,
+    caller: Writer,
+    title_id: TitleIdParam,
+    revision: Annotated[int, Query(ge=1, le=2**31 - 1, description="The revision to bring back")],
+    reason: Reason = None,
+    if_match: IfMatch = None,
+) -> StateWriteOut:
+    """Make an earlier revision current again, as a new revision (history is never rewritten).
+    Works on a deleted title too: it comes back."""
+    _may_write(caller, title_id)
+    result = await _titles(request).rollback(
+        title_id, revision, _actor(request, caller, reason), if_revision=_revision(if_match)
+    )
+    return _state_out(result)
+
+
+# -- what Jamf Pro sees ----------------------------------------------------------------------------
+
+
+def _toggle(enabled: bool, *, version: bool) -> Any:
+    verb = "Enable" if enabled else "Disable"
+    what = "one version" if version else "the title"
+    doc = (
+        f"{verb} {what}. Disabled items stay in the API and the preview feed "
+        "(/jamf/preview/v1) but leave the Jamf feed; currentVersion follows the newest enabled "
+        "version, and a title without an enabled version leaves the feed."
+    )
+
+    if version:
+
+        async def toggle_version(
+            request: Request,
+            caller: Writer,
+            title_id: TitleIdParam,
+            version: VersionParam,
+            reason: Reason = None,
+        ) -> StateWriteOut:
+            _may_write(caller, title_id)
+            result = await _titles(request).set_enabled(
+                title_id, enabled, _actor(request, caller, reason), version=version
+            )
+            return _state_out(result)
+
+        toggle_version.__doc__ = doc
+        return toggle_version
+
+    async def toggle_title(
+        request: Request, caller: Writer, title_id: TitleIdParam, reason: Reason = None
+    ) -> StateWriteOut:
+        _may_write(caller, title_id)
+        result = await _titles(request).set_enabled(
+            title_id, enabled, _actor(request, caller, reason)
+        )
+        return _state_out(result)
+
+    toggle_title.__doc__ = doc
+    return toggle_title
+
+
+for _enabled, _verb in ((True, "enable"), (False, "disable")):
+    api.add_api_route(
+        f"/{{title_id}}/{_verb}",
+        _toggle(_enabled, version=False),
+        methods=["POST"],
+        name=f"{_verb}_title",
+        response_model=StateWriteOut,
+        responses=error_responses(*TITLE_ERRORS),
+    )
+    api.add_api_route(
+        f"/{{title_id}}/versions/{{version}}/{_verb}",
+        _toggle(_enabled, version=True),
+        methods=["POST"],
+        name=f"{_verb}_version",
+        response_model=StateWriteOut,
+        responses=error_responses(*TITLE_ERRORS),
+    )
+
+
+@api.put(
+    "/{title_id}/order",
+    response_model=StateWriteOut,
+    responses=error_responses(400, 401, 403, 404, 413, 422),
+)
+async def reorder(
+    request: Request, caller: Writer, title_id: TitleIdParam, body: OrderIn, reason: Reason = None
+) -> StateWriteOut:
+    """Put the versions in this order (newest first, as Jamf Pro reads them)."""
+    _may_write(caller, title_id)
+    result = await _titles(request).reorder(
+        title_id, body.versions, _actor(request, caller, reason)
+    )
+    return _state_out(result)
+
+
+@api.post(
+    "/{title_id}/order/sort",
+    response_model=StateWriteOut,
+    responses=error_responses(*TITLE_ERRORS),
+)
+async def sort_versions(
+    request: Request, caller: Writer, title_id: TitleIdParam, reason: Reason = None
+) -> StateWriteOut:
+    """Order the versions by version number, newest first: 10.13.10 above 10.13.3, 1.0 above
+    1.0b2."""
+    _may_write(caller, title_id)
+    result = await _titles(request).sort_versions(title_id, _actor(request, caller, reason))
+    return _state_out(result)
+
+
+# -- backups, restore, imports ---------------------------------------------------------------
+
+backups = APIRouter(prefix="/api/v1", tags=["backups and imports"])
+
+
+async def backup_response(service: TitleService, *, history: bool) -> Response:
+    titles = await service.export(history=history)
+    target = spool()
+    write_archive(titles, history=history, target=target)
+    return StreamingResponse(
+        stream_file(target),
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="patch_archive.zip"'},
+    )
+
+
+@backups.get(
+    "/backups",
+    response_class=Response,
+    responses={**ZIP_RESPONSE, **error_responses(401, 403, 422)},
+)
+async def backup(
+    request: Request,
+    _caller: Reader,
+    history: Annotated[bool, Query(description="Include every revision of every title")] = False,
+) -> Response:
+    """A zip of every title (PatchServer's layout, plus Pomona's state and, if asked, history)."""
+    return await backup_response(_titles(request), history=history)
+
+
+async def restore_items(
+    request: Request,
+    caller: Principal,
+    items: list[Incoming],
+    *,
+    policy: str,
+    dry_run: bool,
+    action: str,
+) -> list[Outcome]:
+    if not items:
+        raise ApiError(422, "no definitions found: send .json definitions or a zip of them")
+    for item in items:
+        title_id = item.document.get("id") if isinstance(item.document, dict) else None
+        if isinstance(title_id, str):
+            _may_write(caller, title_id)
+    return await _titles(request).apply_many(
+        items, _actor(request, caller, None), policy=policy, dry_run=dry_run, action=action
+    )
+
+
+def import_out(
+    outcomes: list[Outcome], ignored: list[str], *, policy: str, dry_run: bool
+) -> ImportOut:
+    count = {r: sum(o.result == r for o in outcomes) for r in ("create", "replace", "copy", "skip")}
+    return ImportOut(
+        dryRun=dry_run,
+        policy=policy,
+        created=count["create"],
+        replaced=count["replace"],
+        copied=count["copy"],
+        skipped=count["skip"],
+        items=[
+            OutcomeOut(
+                source=o.source,
+                id=o.id,
+                result=o.result,
+                revision=o.revision,
+                warnings=[ProblemOut(**w.as_dict()) for w in o.warnings],
+            )
+            for o in outcomes
+        ],
+        ignored=ignored,
+    )
+
+
+@backups.post(
+    "/backups/restore",
+    response_model=ImportOut,
+    responses=error_responses(400, 401, 403, 409, 413, 415, 422),
+    openapi_extra=UPLOAD_BODY,
+)
+async def restore(
+    request: Request, caller: Writer, policy: Policy = "skip", dry_run: DryRun = False
+) -> ImportOut:
+    """Restore a backup into this server, empty or not. Every definition is validated first;
+    then all are written in one transaction, or none. Try it with ``dryRun=true`` first."""
+    settings: Settings = request.app.state.settings
+    content = await importer.from_request(request, settings)
+    outcomes = await restore_items(
+        request, caller, content.items, policy=policy, dry_run=dry_run, action="restore"
+    )
+    return import_out(outcomes, content.ignored, policy=policy, dry_run=dry_run)
+
+
+@backups.post(
+    "/imports",
+    response_model=ImportOut,
+    responses=error_responses(400, 401, 403, 409, 413, 415, 422),
+    openapi_extra=UPLOAD_BODY,
+)
+async def import_files(
+    request: Request, caller: Writer, policy: Policy = "skip", dry_run: DryRun = False
+) -> ImportOut:
+    """Import many definitions at once: JSON files, zips, or a JSON array, validated together
+    and written in one transaction."""
+    settings: Settings = request.app.state.settings
+    content = await importer.from_request(request, settings)
+    outcomes = await restore_items(
+        request, caller, content.items, policy=policy, dry_run=dry_run, action="import"
+    )
+    return import_out(outcomes, content.ignored, policy=policy, dry_run=dry_run)
+
+
+@backups.post(
+    "/imports/remote",
+    response_model=ImportOut,
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422),
+)
+async def import_remote(request: Request, caller: Writer, body: RemoteImportIn) -> ImportOut:
+    """Import selected or all titles from another patch source (a PatchServer, a Kinobi or
+    Title Editor feed, another Pomona) through its /software and /patch/{id}. Addresses on
+    loopback, link-local and private networks are refused unless allowed in the settings."""
+    settings: Settings = request.app.state.settings
+    content = await importer.from_remote(body.url, body.ids, settings)
+    outcomes = await restore_items(
+        request, caller, content.items, policy=body.policy, dry_run=body.dryRun, action="import"
+    )
+    return import_out(outcomes, content.ignored, policy=body.policy, dry_run=body.dryRun)

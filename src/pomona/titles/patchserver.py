@@ -1,0 +1,208 @@
+"""PatchServer's API, served by Pomona so that its scripts, AutoPkg steps and backups keep working.
+
+Paths, methods, success statuses and bodies are PatchServer's: ``{"database_id", "id"}`` on a
+create, ``{}`` on a new version, pretty-printed with sorted keys (shell scripts grep them). Where
+PatchServer answered 400 for an invalid definition, so does this; the body is Pomona's error
+format, which lists every problem. What changes is safety: writes, backups and restores need a
+token (``Authorization: Bearer``, as PatchServer's clients send), and restore works into a server
+that already has titles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Annotated, Any, Literal, TypeVar
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from pomona.auth.scopes import Principal
+from pomona.errors import ApiError, Conflict, error_responses
+from pomona.http import read_json, require
+from pomona.settings import Settings
+from pomona.titles import importer
+from pomona.titles.feed import pretty
+from pomona.titles.lifecycle import UPLOAD_BODY, ZIP_RESPONSE, backup_response, restore_items
+from pomona.titles.routes import TitleIdParam, _actor, _body, _may_write, _titles
+
+T = TypeVar("T")
+Reader = Annotated[Principal, Depends(require("titles:read"))]
+Writer = Annotated[Principal, Depends(require("titles:write"))]
+_JSON = "application/json"
+
+LANDING = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Patch Server</title></head>
+<body>
+<h1>Pomona</h1>
+<p>A patch source for Jamf Pro, compatible with PatchServer's API.</p>
+<ul>
+<li>Jamf feed: <a href="/jamf/v1/software">/jamf/v1/software</a></li>
+<li>API: <a href="/docs">/docs</a></li>
+</ul>
+</body>
+</html>
+"""
+
+
+def _answer(value: Any, status: int) -> Response:
+    return Response(pretty(value), status_code=status, media_type=_JSON)
+
+
+async def _as_patchserver(call: Awaitable[T]) -> T:
+    """PatchServer answered 400 for every invalid document; its clients know only that."""
+    try:
+        return await call
+    except ApiError as exc:
+        if exc.status == 422:
+            raise ApiError(400, exc.problems) from None
+        raise
+
+
+def _created(description: str, example: Any) -> dict[int | str, dict[str, Any]]:
+    return {201: {"description": description, "content": {_JSON: {"example": example}}}}
+
+
+router = APIRouter(tags=["PatchServer compatibility"])
+
+
+@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+async def landing() -> HTMLResponse:
+    # PatchServer clients (patch_server_updater's `init`) look for this page's title.
+    return HTMLResponse(LANDING)
+
+
+@router.post(
+    "/api/v1/title",
+    status_code=201,
+    response_class=Response,
+    responses={
+        **_created("The new title", {"database_id": 1, "id": "Composer"}),
+        **error_responses(400, 401, 403, 409, 413, 422),
+    },
+    openapi_extra=_body("SoftwareTitle", "A full patch definition (or a multipart 'file')"),
+)
+async def create_title(request: Request, caller: Writer) -> Response:
+    """PatchServer's create: a JSON body or a multipart ``file``; 201 ``{database_id, id}``."""
+    raw = await _definition(request)
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+        _may_write(caller, raw["id"])
+    result = await _as_patchserver(_titles(request).create(raw, _actor(request, caller, None)))
+    return _answer({"database_id": result.database_id, "id": result.title.id}, 201)
+
+
+async def _definition(request: Request) -> Any:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "multipart/form-data":
+        return await read_json(request)
+    settings: Settings = request.app.state.settings
+    content = await importer.from_request(request, settings)
+    if len(content.items) != 1:
+        raise ApiError(400, "send one definition in the 'file' field", "/file")
+    return content.items[0].document
+
+
+@router.delete(
+    "/api/v1/title/{title_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def delete_title(request: Request, caller: Writer, title_id: TitleIdParam) -> Response:
+    """PatchServer's delete: 204. The title's history stays (see its history endpoint)."""
+    _may_write(caller, title_id)
+    await _titles(request).delete(title_id, _actor(request, caller, None))
+    return Response(status_code=204)
+
+
+@router.post(
+    "/api/v1/title/{title_id}/version",
+    status_code=201,
+    response_class=Response,
+    responses={
+        **_created("The version was added as the newest", {}),
+        **error_responses(400, 401, 403, 404, 409, 413, 422),
+    },
+    openapi_extra=_body("Patch", "One version; it becomes the newest"),
+)
+async def add_version(request: Request, caller: Writer, title_id: TitleIdParam) -> Response:
+    """PatchServer's new version: it becomes the newest; 409 when it exists; 201 ``{}``."""
+    _may_write(caller, title_id)
+    raw = await read_json(request)
+    await _as_patchserver(
+        _titles(request).add_version(title_id, raw, _actor(request, caller, None))
+    )
+    return _answer({}, 201)
+
+
+@router.get(
+    "/api/v1/backup",
+    response_class=Response,
+    responses={**ZIP_RESPONSE, **error_responses(401, 403)},
+)
+async def backup(request: Request, _caller: Reader) -> Response:
+    """PatchServer's backup: a zip of ``patch_archive/<id>.json``."""
+    return await backup_response(_titles(request), history=False)
+
+
+@router.post(
+    "/api/v1/restore",
+    status_code=201,
+    response_class=Response,
+    responses={
+        **_created("The titles restored", [{"database_id": 1, "id": "Composer"}]),
+        **error_responses(400, 401, 403, 409, 413, 422),
+    },
+    openapi_extra=UPLOAD_BODY,
+)
+async def restore(
+    request: Request,
+    caller: Writer,
+    policy: Annotated[
+        Literal["skip", "replace", "copy"],
+        Query(description="For ids that exist (PatchServer refused any): skip, replace or copy"),
+    ] = "skip",
+) -> Response:
+    """PatchServer's restore (a multipart ``file``); into a server with titles too."""
+    settings: Settings = request.app.state.settings
+    content = await importer.from_request(request, settings)
+    outcomes = await _as_patchserver(
+        restore_items(
+            request, caller, content.items, policy=policy, dry_run=False, action="restore"
+        )
+    )
+    restored = [{"database_id": o.database_id, "id": o.id} for o in outcomes if o.result != "skip"]
+    return _answer(restored, 201)
+
+
+token_router = APIRouter(tags=["PatchServer compatibility"])
+
+
+@token_router.post(
+    "/api/v1/token",
+    status_code=201,
+    response_class=Response,
+    responses={
+        **_created("The token, shown once", {"token_created": "pmn_..."}),
+        **error_responses(403),
+    },
+)
+async def create_token(request: Request) -> Response:
+    """PatchServer's first-caller token: only while the server has no token at all. Off unless
+    ``patchserver_token_endpoint`` is set; the token may write titles."""
+    tokens = request.app.state.tokens
+    if await tokens.list_tokens():
+        raise ApiError(403, "a token already exists for this server; ask its admin for one")
+    try:
+        _, secret = await tokens.create("patchserver", ["titles:write"])
+    except Conflict:
+        raise ApiError(403, "a token already exists for this server") from None
+    return Response(orjson.dumps({"token_created": secret}), 201, media_type=_JSON)
+
+
+def install(app: Any, settings: Settings) -> None:
+    if settings.patchserver_compat:
+        app.include_router(router)
+    if settings.patchserver_token_endpoint:
+        app.include_router(token_router)

@@ -1,0 +1,215 @@
+"""Backups, restore (policies, dry run, atomicity), bulk import, and hostile archives."""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from pomona.settings import Settings
+from tests.conftest import fixture_text
+
+EXAMPLE: dict[str, Any] = json.loads(fixture_text("example.json"))
+
+
+def definition(title_id: str, **changes: Any) -> dict[str, Any]:
+    return {**EXAMPLE, "id": title_id, **changes}
+
+
+def zipped(members: dict[str, bytes], *, symlink: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+def patchserver_backup(*documents: dict[str, Any]) -> bytes:
+    # PatchServer wrote json.dump(title.serialize) without indentation.
+    return zipped({f"patch_archive/{d['id']}.json": json.dumps(d).encode() for d in documents})
+
+
+async def restore(
+    client: httpx.AsyncClient, admin: dict[str, str], data: bytes, **params: Any
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/backups/restore",
+        content=data,
+        params=params,
+        headers={**admin, "Content-Type": "application/zip"},
+    )
+
+
+async def ids(client: httpx.AsyncClient) -> list[str]:
+    return [s["id"] for s in (await client.get("/jamf/v1/software")).json()]
+
+
+async def test_patchserver_backup_restores_into_a_populated_server_after_a_dry_run(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await client.post("/api/v1/titles", json=definition("Example"), headers=admin)
+    archive = patchserver_backup(definition("Example", name="From backup"), definition("Other"))
+    dry = await restore(client, admin, archive, policy="replace", dryRun="true")
+    assert dry.status_code == 200, dry.text
+    assert (dry.json()["created"], dry.json()["replaced"], dry.json()["dryRun"]) == (1, 1, True)
+    assert await ids(client) == ["Example"]  # nothing written
+    done = await restore(client, admin, archive, policy="replace")
+    assert done.status_code == 200, done.text
+    assert {i["id"]: i["result"] for i in done.json()["items"]} == {
+        "Example": "replace",
+        "Other": "create",
+    }
+    assert await ids(client) == ["Example", "Other"]
+    assert (await client.get("/jamf/v1/patch/Example")).json()["name"] == "From backup"
+    history = (await client.get("/api/v1/titles/Example/history", headers=admin)).json()
+    assert [r["action"] for r in history["items"]] == ["restore", "create"]
+
+
+async def test_policies_skip_and_copy(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    await client.post("/api/v1/titles", json=definition("Example"), headers=admin)
+    archive = patchserver_backup(definition("Example", name="Archived"))
+    skipped = (await restore(client, admin, archive)).json()
+    assert skipped["skipped"] == 1
+    assert (await client.get("/jamf/v1/patch/Example")).json()["name"] == "Example"
+    copied = (await restore(client, admin, archive, policy="copy")).json()
+    assert copied["items"][0]["id"] == "Example-copy"
+    assert await ids(client) == ["Example", "Example-copy"]
+    again = (await restore(client, admin, archive, policy="copy")).json()
+    assert again["items"][0]["id"] == "Example-copy-2"
+
+
+async def test_one_invalid_document_writes_nothing_and_every_problem_is_listed(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    broken = definition("Broken", patches=[])
+    other = definition("Other2", publisher=None)
+    answer = await restore(client, admin, patchserver_backup(definition("Fine"), broken, other))
+    assert answer.status_code == 422, answer.text
+    paths = {e["path"] for e in answer.json()["errors"]}
+    assert "/patch_archive/Broken.json/patches" in paths
+    assert "/patch_archive/Other2.json/publisher" in paths
+    assert await ids(client) == []
+
+
+async def test_backup_round_trip_keeps_state_and_history(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    app: FastAPI,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    await client.post("/api/v1/titles", json=definition("Example"), headers=admin)
+    await client.post("/api/v1/titles/Example/versions/2.1.0/disable", headers=admin)
+    backup = await client.get("/api/v1/backups", params={"history": "true"}, headers=admin)
+    assert backup.status_code == 200
+    assert backup.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(backup.content)).namelist()
+    assert {
+        "patch_archive/Example.json",
+        "pomona/titles.json",
+        "pomona/history/Example.json",
+    } <= set(names)
+    plain = await client.get("/api/v1/backup", headers=admin)  # PatchServer's path and layout
+    assert zipfile.ZipFile(io.BytesIO(plain.content)).namelist()[0] == "patch_archive/Example.json"
+
+    other = settings.model_copy(
+        update={
+            "data_dir": tmp_path / "other",
+            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'other.db'}",
+        }
+    )
+    from pomona.app import create_app
+    from tests.conftest import make_token
+
+    second = create_app(other)
+    async with second.router.lifespan_context(second):
+        token = await make_token(second, "admin", "admin")
+        transport = httpx.ASGITransport(app=second)
+        async with httpx.AsyncClient(transport=transport, base_url="http://second.test") as http:
+            assert (await restore(http, token, backup.content)).status_code == 200
+            history = (await http.get("/api/v1/titles/Example/history", headers=token)).json()
+            assert [r["action"] for r in history["items"]] == [
+                "restore",
+                "disable-version",
+                "create",
+            ]
+            patch = (await http.get("/jamf/v1/patch/Example")).json()
+            assert patch["currentVersion"] == "2.0.1"  # still disabled
+
+
+@pytest.mark.parametrize(
+    ("members", "symlink", "message"),
+    [
+        ({"../evil.json": b"{}"}, None, "unsafe path"),
+        ({"/abs.json": b"{}"}, None, "unsafe path"),
+        ({"patch_archive/..\\evil.json": b"{}"}, None, "unsafe path"),
+        ({}, "patch_archive/link.json", "symbolic link"),
+        ({f"f{i}.json": b"{}" for i in range(30)}, None, "archive_max_members"),
+        ({"bomb.json": b" " * 5_000_000}, None, "zip bomb"),
+    ],
+)
+async def test_hostile_archives_are_refused(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    members: dict[str, bytes],
+    symlink: str | None,
+    message: str,
+) -> None:
+    app.state.settings.archive_max_members = 20  # a small limit keeps the test quick
+    answer = await restore(client, admin, zipped(members, symlink=symlink))
+    assert answer.status_code == 400, answer.text
+    assert message in answer.text
+    assert await ids(client) == []
+
+
+async def test_lying_sizes_and_oversized_uploads_are_refused(
+    client: httpx.AsyncClient, admin: dict[str, str], settings: Settings
+) -> None:
+    data = bytearray(zipped({"a.json": json.dumps(definition("A")).encode()}))
+    # Shrink the declared size in the local and central headers: the real data is longer.
+    real = len(json.dumps(definition("A")))
+    for marker, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = data.index(marker)
+        data[at + offset : at + offset + 4] = (10).to_bytes(4, "little")
+    answer = await restore(client, admin, bytes(data))
+    assert real > 10
+    assert answer.status_code == 400, answer.text
+    # zipfile stops at the declared size, so the rest is never inflated; the CRC then fails.
+    assert "a.json" in answer.text
+    not_zip = await restore(client, admin, b"PK\x03\x04 not really a zip")
+    assert not_zip.status_code == 400
+    too_big = await client.post(
+        "/api/v1/imports",
+        content=b"x" * (settings.archive_max_bytes + 1),
+        headers={**admin, "Content-Type": "application/zip"},
+    )
+    assert too_big.status_code == 413
+
+
+async def test_bulk_import_of_many_files_in_one_form(
+    client: httpx.AsyncClient, admin: dict[str, str], corpus: list[Path]
+) -> None:
+    files = [("file", (p.name, p.read_bytes(), "application/json")) for p in corpus]
+    files.append(
+        ("file", ("more.zip", patchserver_backup(definition("Zipped")), "application/zip"))
+    )
+    answer = await client.post("/api/v1/imports", files=files, headers=admin)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["created"] == len(corpus) + 1
+    assert "Zipped" in await ids(client)
+    array = await client.post(
+        "/api/v1/imports", json=[definition("A1"), definition("A2")], headers=admin
+    )
+    assert array.json()["created"] == 2, array.text
