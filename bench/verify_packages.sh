@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-$(mktemp -d)}
+size_gib=${SIZE_GIB:-5}
 mkdir -p "$work"
 trap 'kill -9 ${server:-0} 2>/dev/null || true; rm -rf "$work"' EXIT
 export POMONA_DATA_DIR=$work/data POMONA_PORT=${PORT:-18731}
@@ -21,11 +22,11 @@ start() {
 
 start
 token=$(uv run pomona token create --name bench --scope packages:write)
-head -c $((5 * 1024 * 1024 * 1024)) /dev/urandom >"$work/big.pkg"
+head -c $((size_gib * 1024 * 1024 * 1024)) /dev/urandom >"$work/big.pkg"
 read -r sha _ < <(sha256sum "$work/big.pkg")
 read -r md5 _ < <(md5sum "$work/big.pkg")
 
-echo "== 5 GiB tus upload, server killed at about half"
+echo "== $size_gib GiB tus upload, server killed at about half"
 uv run python - "$url" "$token" "$work/big.pkg" "$work/upload.url" <<'PY' &
 import sys
 from tusclient import client
@@ -42,7 +43,7 @@ except Exception as exc:
 PY
 uploading=$!
 until [ -s "$work/upload.url" ]; do sleep 0.2; done
-half=$((5 * 1024 * 1024 * 1024 / 2))
+half=$((size_gib * 1024 * 1024 * 1024 / 2))
 until [ "$(stat -c %s "$work"/data/uploads/tus-*.part 2>/dev/null || echo 0)" -ge $half ]; do sleep 0.2; done
 kill -9 "$server"
 echo "server SIGKILLed with $(stat -c %s "$work"/data/uploads/tus-*.part) bytes received"

@@ -1,0 +1,300 @@
+"""The processes a benchmark run starts: Pomona in its server variants, nginx, and load tools.
+
+Everything listens on 127.0.0.1 on free ports and is stopped by the run that started it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+LUA = HERE / "latency.lua"
+
+
+class Missing(RuntimeError):
+    """A tool the run needs (wrk, nginx, curl) is not installed."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
+    if path is None:
+        raise Missing(f"{tool} is not installed; on Debian: apt-get install wrk nginx-light curl")
+    return path
+
+
+# -- memory -----------------------------------------------------------------------------------
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: the fields start after the last ")".
+        ppid = int(stat.rpartition(")")[2].split()[1])
+        tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants (workers included)."""
+    tree, total, todo = _children(), 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(tree.get(current, []))
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
+class PeakMemory:
+    """Samples a process tree's RSS every ``every`` seconds while the block runs."""
+
+    def __init__(self, pid: int, every: float = 0.05) -> None:
+        self.pid, self.every = pid, every
+        self.before = self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every):
+            self.peak = max(self.peak, rss_bytes(self.pid))
+
+    def __enter__(self) -> PeakMemory:
+        self.before = self.peak = rss_bytes(self.pid)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# -- servers ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            # Each server leads its own process group (start_new_session), so this reaches its
+            # workers and nothing else.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+
+def _start(
+    name: str, command: list[str], url: str, probe: str, env: dict[str, str], cwd: Path
+) -> Server:
+    log = cwd / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=out, stderr=out, start_new_session=True
+        )
+    server = Server(name, url, process, log)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url + probe, timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"{name} did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
+
+
+def pomona_env(data_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "POMONA_DATA_DIR": str(data_dir),
+        "POMONA_HOST": "127.0.0.1",
+        # Access logs off on both sides: nginx is configured with access_log off.
+        "POMONA_LOG_LEVEL": "warning",
+    }
+
+
+# name: (server, ASGI target, worker processes, description). ``pomona serve`` is the default;
+# the others run the same application through its factory, configured from POMONA_* variables.
+VARIANTS: dict[str, tuple[str, str, int, str]] = {
+    "uvicorn": ("serve", "", 1, "pomona serve: one uvicorn process (the default)"),
+    "uvicorn-2w": ("uvicorn", "pomona.app:create_app", 2, "uvicorn, 2 worker processes"),
+    "granian": ("granian", "pomona.app:create_app", 1, "granian, 1 worker (pathsend for files)"),
+    "granian-2w": ("granian", "pomona.app:create_app", 2, "granian, 2 workers"),
+    # Experiments behind docs/performance.md's proposals (bench/fastpath.py); only on request.
+    "fastpath": ("uvicorn", "bench.fastpath:create_app", 1, "experiment: feed in plain ASGI"),
+    "fastpath-2w": ("uvicorn", "bench.fastpath:create_app", 2, "experiment, 2 workers"),
+    "fastpath-granian-2w": (
+        "granian",
+        "bench.fastpath:create_app",
+        2,
+        "experiment on granian, 2 workers",
+    ),
+}
+DEFAULT_VARIANTS = ("uvicorn", "uvicorn-2w", "granian")
+
+
+def available(variant: str) -> bool:
+    server = VARIANTS[variant][0] if variant in VARIANTS else ""
+    return server != "granian" or importlib.util.find_spec("granian") is not None
+
+
+def start_pomona(variant: str, data_dir: Path, cwd: Path) -> Server:
+    server, target, workers, _ = VARIANTS[variant]
+    port = free_port()
+    env = pomona_env(data_dir) | {"POMONA_PORT": str(port)}
+    # The runner's directory, so that the experiments' module imports.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), env.get("PYTHONPATH")]))
+    if server == "serve":
+        command = [sys.executable, "-m", "pomona", "serve"]
+    else:
+        # Several processes must not migrate at once; the loader migrated the database already.
+        env["POMONA_MIGRATE_ON_START"] = "false"
+        command = [
+            sys.executable, "-m", server, "--factory", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+            "--no-access-log",
+        ]  # fmt: skip
+        if server == "granian":
+            command += ["--interface", "asgi"]
+        command.append(target)
+    return _start(variant, command, f"http://127.0.0.1:{port}", "/jamf/v1/", env, cwd)
+
+
+NGINX_CONF = """\
+worker_processes {workers};
+user root;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    default_type application/octet-stream;
+    client_body_temp_path {dir}/nginx-tmp;
+    proxy_temp_path {dir}/nginx-tmp;
+    fastcgi_temp_path {dir}/nginx-tmp;
+    uwsgi_temp_path {dir}/nginx-tmp;
+    scgi_temp_path {dir}/nginx-tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        root {www};
+{locations}
+    }}
+}}
+"""
+
+
+def start_nginx(www: Path, cwd: Path, routes: dict[str, Path], workers: str = "auto") -> Server:
+    """nginx serving ``routes`` (URL path -> file) and everything under ``www`` as it lies."""
+    binary = need("nginx")
+    port = free_port()
+    (cwd / "nginx-tmp").mkdir(exist_ok=True)
+    locations = "\n".join(
+        f"        location = {path} {{ default_type application/json; alias {file}; }}"
+        for path, file in routes.items()
+    )
+    conf = cwd / "nginx.conf"
+    conf.write_text(
+        NGINX_CONF.format(workers=workers, dir=cwd, port=port, www=www, locations=locations or "")
+    )
+    command = [binary, "-p", str(cwd), "-c", str(conf), "-e", str(cwd / "nginx-error.log")]
+    probe = next(iter(routes), "/")
+    return _start("nginx", command, f"http://127.0.0.1:{port}", probe, dict(os.environ), cwd)
+
+
+@contextlib.contextmanager
+def running(servers: list[Server]) -> Iterator[list[Server]]:
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+# -- wrk ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Load:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+
+
+def wrk(url: str, connections: int, seconds: float) -> Load:
+    binary = need("wrk")
+    threads = max(1, min(2, connections))
+    command = [binary, "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s"]
+    command += ["-s", str(LUA), url]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
+    data = json.loads(line.removeprefix("BENCH "))
+    return Load(
+        requests_per_second=data["requests"] / (data["duration_us"] / 1e6),
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        errors=data["socket_errors"] + data["non_2xx"],
+        requests=data["requests"],
+    )
+
+
+def version_of(command: list[str]) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    text = (done.stdout + done.stderr).strip().splitlines()
+    return text[0] if text else "?"

@@ -1,0 +1,57 @@
+"""The benchmark suite in its smoke mode, so it cannot rot; and the checks its readers apply."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bench import data
+from bench.run import check_patch, check_software
+
+from tests.conftest import unavailable
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_smoke_run_passes_and_prints_every_table(tmp_path: Path) -> None:
+    for tool in ("wrk", "nginx", "curl", "sha256sum"):
+        if shutil.which(tool) is None and shutil.which(tool, path="/usr/sbin:/sbin") is None:
+            unavailable(f"{tool} (apt-get install wrk nginx-light curl)")
+    report = tmp_path / "report.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--output", str(report)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    text = report.read_text()
+    for heading in ("Jamf feed", "Fleet", "Package downloads", "Upload ingest"):
+        assert f"### {heading}" in text
+    assert "Failures" not in text
+    assert "| nginx |" in text
+    assert "| uvicorn |" in text
+
+
+def test_reader_check_accepts_a_valid_title_and_catches_inconsistent_ones() -> None:
+    good = data.title("T", 5)
+    assert check_patch(good, "T") is None
+    stale_current = {**good, "currentVersion": data.version_string(3)}
+    assert "currentVersion" in (check_patch(stale_current, "T") or "")
+    gap = {**good, "patches": [good["patches"][0], *good["patches"][2:]]}
+    assert check_patch(gap, "T") == "versions missing, repeated or out of order"
+    assert check_patch({**good, "id": "Other"}, "T") == "not the title asked for"
+
+
+def test_software_check_catches_missing_fields_and_disorder() -> None:
+    entry = {"id": "A", "name": "A", "publisher": "P", "lastModified": "x", "currentVersion": "1"}
+    assert check_software([entry, {**entry, "id": "B"}]) is None
+    assert check_software([{**entry, "id": "B"}, entry]) == "entries not ordered by id"
+    partial = {k: v for k, v in entry.items() if k != "name"}
+    assert check_software([partial]) == "an entry without exactly the five summary fields"
+    assert check_software({}) == "not a non-empty list"
