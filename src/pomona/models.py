@@ -12,7 +12,7 @@ from pomona.packages.models import (
     PackageTag,
     PackageUpload,
 )
-from pomona.queue.models import QueueLease
+from pomona.queue.models import Job, QueueLease
 from pomona.titles.models import FeedState, Title, TitleRevision
 
 metadata = Base.metadata
@@ -21,6 +21,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "FeedState",
+    "Job",
     "Package",
     "PackageBlob",
     "PackageEvent",

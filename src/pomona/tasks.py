@@ -15,8 +15,11 @@ from typing import Any
 from huey.api import Task
 
 from pomona.packages.service import PackageService, build_storage
+from pomona.queue.jobs import JobService
 from pomona.queue.service import Queue
 from pomona.settings import Settings
+from pomona.titles.lifecycle import run_remote_import
+from pomona.titles.service import TitleService
 
 log = logging.getLogger("pomona.tasks")
 
@@ -30,6 +33,7 @@ class Tasks:
     cleanup: Any
     finalise: Any
     probe: Any
+    import_remote: Any
 
     def close(self) -> None:
         self.queue.close()
@@ -46,6 +50,25 @@ def build_queue(settings: Settings, *, check_tables: bool = True) -> Tasks:
                 queue.runtime.db, build_storage(settings), settings, enqueue=finalise
             )
         return state["packages"]  # type: ignore[no-any-return]
+
+    def titles() -> TitleService:
+        """The title service of this process's task runtime. Its feed cache is another
+        process's (or the web side's): they see the writes within ``feed_refresh_seconds``."""
+        state = queue.runtime.state
+        if "titles" not in state:
+            state["titles"] = TitleService(queue.runtime.db)
+        return state["titles"]  # type: ignore[no-any-return]
+
+    def import_remote(job_id: str, task: Task = None) -> None:
+        """A ``titles.import-remote`` job (``POST /api/v1/imports/remote``)."""
+        jobs = JobService(queue.runtime.db)
+        queue.runtime.run(
+            jobs.run(
+                job_id,
+                lambda job: run_remote_import(titles(), settings, job),
+                last_attempt=task.retries == 0,
+            )
+        )
 
     def scrub_packages() -> dict[str, Any]:
         report = queue.runtime.run(packages().scrub())
@@ -92,4 +115,5 @@ def build_queue(settings: Settings, *, check_tables: bool = True) -> Tasks:
     queue.periodic("packages.cleanup.periodic", settings.package_cleanup_hours, cleanup_now)
     finalise = queue.task("packages.finalise", finalise_package)
     probe = queue.task("queue.probe", probe_queue, context=True)
-    return Tasks(queue, scrub_task, cleanup_task, finalise, probe)
+    remote = queue.task("titles.import-remote", import_remote, context=True)
+    return Tasks(queue, scrub_task, cleanup_task, finalise, probe, remote)

@@ -4,6 +4,8 @@ diff, rollback, bulk and remote imports, backup and restore, and the audit log."
 from __future__ import annotations
 
 import json
+import re
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -206,10 +208,30 @@ def test_import_remote_from_another_source(open_server: Server, tmp_path: Path) 
     copied = run(env, "titles", "import-remote", feed, "--id", "Example", "--policy", "copy")
     assert copied.returncode == 0, copied.stderr
     assert "Example-copy" in copied.stdout
-    assert _feed_versions(open_server, "Example-copy") == ["1.0"]
+    shown = run(env, "titles", "show", "Example-copy", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert [p["version"] for p in json.loads(shown.stdout)["patches"]] == ["1.0"]
+    # The job failed on the server: its errors, and the exit code of their status (404).
     unknown = run(env, "titles", "import-remote", feed, "--id", "Nope")
     assert unknown.returncode == 3
     assert "error: /ids:" in unknown.stderr
+    assert "does not list: Nope" in unknown.stderr
+
+    # --no-wait: the job's id alone on stdout; the job goes on and can be followed.
+    queued = run(env, "titles", "import-remote", feed, "--no-wait", "--policy", "replace")
+    assert queued.returncode == 0, queued.stderr
+    job_id = queued.stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{32}", job_id), queued.stdout
+    assert f"/api/v1/jobs/{job_id}" in queued.stderr
+    headers = {"Authorization": f"Bearer {admin_token(open_server, 'follower')}"}
+    deadline = time.monotonic() + 30
+    while True:
+        job = httpx.get(f"{open_server.url}/api/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert job["status"] == "succeeded", job
+    assert job["result"]["replaced"] == 2  # Example and Example-copy
 
 
 def test_backup_restore_and_audit(server: Server, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ titles; their history, diffs and rollbacks."""
 from __future__ import annotations
 
 import json
+import time
 from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
@@ -14,6 +15,8 @@ import typer
 from rich.table import Column, Table
 
 from pomona.cli.client import (
+    Api,
+    Exit,
     JsonOption,
     ReasonOption,
     StrictOption,
@@ -22,10 +25,12 @@ from pomona.cli.client import (
     confirm,
     done,
     err,
+    exit_for,
     fail,
     out,
     print_json,
     read_document,
+    show_problems,
     table,
     warnings,
 )
@@ -303,12 +308,43 @@ def import_remote(
     policy: PolicyOption = Policy.SKIP,
     dry_run: DryRunOption = False,
     as_json: JsonOption = False,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="Print the job's id and return; the import goes on"),
+    ] = False,
 ) -> None:
-    """Import titles from another patch source (PatchServer, Kinobi, Title Editor, Pomona)."""
+    """Import titles from another patch source (PatchServer, Kinobi, Title Editor, Pomona).
+
+    The server imports in the background: this waits for the job and prints its report."""
     document = {"url": url, "ids": ids or None, "policy": policy.value, "dryRun": dry_run}
     with api() as client:
-        body = client.json("POST", "/api/v1/imports/remote", json=document)
-    import_report(body, as_json)
+        job = client.json("POST", "/api/v1/imports/remote", json=document, ok=(202,))
+        if no_wait:
+            if as_json:
+                print_json(job)
+            else:
+                out.print(job["id"])
+                err.print(f"queued; follow it with GET {job['url']}", soft_wrap=True)
+            return
+        job = wait_for_job(client, job)
+    import_report(job["result"], as_json)
+
+
+def wait_for_job(client: Api, job: dict[str, Any], interval: float = 0.5) -> dict[str, Any]:
+    """Poll a job until it has finished, with a spinner; a failed job ends the command with
+    its errors and the exit code its error status calls for."""
+    try:
+        with err.status(f"importing ({job['status']})...") as spinner:
+            while job["status"] not in ("succeeded", "failed"):
+                time.sleep(interval)
+                job = client.json("GET", job["url"])
+                spinner.update(f"importing ({job['status']})...")
+    except KeyboardInterrupt:
+        fail(f"stopped waiting; the job goes on at {job['url']}", Exit.REFUSED)
+    if job["status"] == "failed":
+        show_problems(job.get("errors") or [])
+        raise typer.Exit(int(exit_for(job.get("errorStatus") or 500)))
+    return job
 
 
 @app.command()

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from pomona.errors import ApiError, Problem
-from pomona.net import FetchError, FetchPolicy, fetch
+from pomona.net import FetchError, FetchPolicy, _checked, fetch
 from pomona.settings import Settings
 from pomona.titles.archive import (
     ArchiveContent,
@@ -165,6 +165,38 @@ def from_directory(folder: Path, settings: Settings) -> ArchiveContent:
     return content
 
 
+def _check_ids(ids: list[str], settings: Settings, *, listed_by: str | None = None) -> None:
+    """Valid ids, not too many; ``listed_by`` names the remote list they came from, when the
+    request named none."""
+    problems = [
+        Problem(f"/ids/{n}", f"'{title_id}' is not a valid title id")
+        if listed_by is None
+        else Problem("/ids", f"{listed_by} lists '{title_id}', which is not a valid title id")
+        for n, title_id in enumerate(ids)
+        if not re.fullmatch(ID_PATTERN, title_id)
+    ]
+    if len(ids) > settings.remote_import_max_titles:
+        problems.append(
+            Problem(
+                "/ids",
+                f"{len(ids)} titles; one import fetches at most "
+                f"{settings.remote_import_max_titles} (remote_import_max_titles): "
+                "choose some with 'ids'",
+            )
+        )
+    if problems:
+        raise ApiError(422, problems)
+
+
+async def check_remote(base: str, ids: list[str] | None, settings: Settings) -> None:
+    """What can be refused before anything is fetched: the ids, and an address the fetch
+    policy refuses (loopback, private...), so that the request answers 422 at once rather than
+    a job that fails later."""
+    if ids is not None:
+        _check_ids(ids, settings)
+    await _checked(f"{base.rstrip('/')}/software", fetch_policy(settings))
+
+
 async def from_remote(
     base: str,
     ids: list[str] | None,
@@ -175,7 +207,8 @@ async def from_remote(
     """Titles from another patch source: its ``/software`` list, then ``/patch/{id}`` each.
 
     ``base`` is what Jamf Pro would be given (``https://host/jamf/v1``, a Kinobi or Title Editor
-    feed, a PatchServer): ``<base>/software`` must list the titles.
+    feed, a PatchServer): ``<base>/software`` must list the titles. This talks to another host:
+    it runs in a job (``titles.import-remote``), never in a request.
     """
     policy = fetch_policy(settings)
     root = base.rstrip("/")
@@ -190,22 +223,9 @@ async def from_remote(
             404,
             [Problem("/ids", f"{root}/software does not list: {', '.join(missing[:20])}")],
         )
-    if len(wanted) > settings.remote_import_max_titles:
-        raise ApiError(
-            422,
-            [
-                Problem(
-                    "/ids",
-                    f"{len(wanted)} titles; one import fetches at most "
-                    f"{settings.remote_import_max_titles} (remote_import_max_titles): "
-                    "choose some with 'ids'",
-                )
-            ],
-        )
+    _check_ids(wanted, settings, listed_by=f"{root}/software" if ids is None else None)
     content = ArchiveContent()
     for title_id in wanted:
-        if not re.fullmatch(ID_PATTERN, title_id):
-            raise ApiError(422, [Problem("/ids", f"'{title_id}' is not a valid title id")])
         url = f"{root}/patch/{quote(title_id, safe='')}"
         document = _json(await fetcher(url, policy), url)
         content.items.append(Incoming(f"/{title_id}", document))
@@ -219,4 +239,11 @@ def _json(data: bytes, url: str) -> Any:
         raise FetchError(f"{url} did not answer JSON") from None
 
 
-__all__ = ["fetch_policy", "from_directory", "from_remote", "from_request", "limits"]
+__all__ = [
+    "check_remote",
+    "fetch_policy",
+    "from_directory",
+    "from_remote",
+    "from_request",
+    "limits",
+]

@@ -10,9 +10,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from pomona.audit.routes import who
 from pomona.auth.scopes import Principal
 from pomona.errors import ApiError, ProblemOut, error_responses
 from pomona.http import require
+from pomona.queue.jobs import params_of, principal_of
+from pomona.queue.models import Job
+from pomona.queue.routes import ACCEPTED, JobOut, accepted, jobs
 from pomona.settings import Settings
 from pomona.titles import importer
 from pomona.titles.archive import spool, stream_file, write_archive
@@ -29,7 +33,7 @@ from pomona.titles.routes import (
     _title_out,
     _titles,
 )
-from pomona.titles.service import Incoming, Outcome, TitleService, WriteResult
+from pomona.titles.service import Actor, Incoming, Outcome, TitleService, WriteResult
 from pomona.titles.validation import format_time
 
 Reader = Annotated[Principal, Depends(require("titles:read"))]
@@ -378,6 +382,27 @@ async def backup(
     return await backup_response(_titles(request), history=history)
 
 
+async def apply_items(
+    titles: TitleService,
+    caller: Principal,
+    actor: Actor,
+    items: list[Incoming],
+    *,
+    policy: str,
+    dry_run: bool,
+    action: str,
+) -> list[Outcome]:
+    """Check that ``caller`` may write every title, then write them all in one transaction
+    (each with its revision and audit record), or none. Requests and jobs both end here."""
+    if not items:
+        raise ApiError(422, "no definitions found: send .json definitions or a zip of them")
+    for item in items:
+        title_id = item.document.get("id") if isinstance(item.document, dict) else None
+        if isinstance(title_id, str):
+            _may_write(caller, title_id)
+    return await titles.apply_many(items, actor, policy=policy, dry_run=dry_run, action=action)
+
+
 async def restore_items(
     request: Request,
     caller: Principal,
@@ -387,14 +412,14 @@ async def restore_items(
     dry_run: bool,
     action: str,
 ) -> list[Outcome]:
-    if not items:
-        raise ApiError(422, "no definitions found: send .json definitions or a zip of them")
-    for item in items:
-        title_id = item.document.get("id") if isinstance(item.document, dict) else None
-        if isinstance(title_id, str):
-            _may_write(caller, title_id)
-    return await _titles(request).apply_many(
-        items, _actor(request, caller, None), policy=policy, dry_run=dry_run, action=action
+    return await apply_items(
+        _titles(request),
+        caller,
+        _actor(request, caller, None),
+        items,
+        policy=policy,
+        dry_run=dry_run,
+        action=action,
     )
 
 
@@ -461,18 +486,48 @@ async def import_files(
     return import_out(outcomes, content.ignored, policy=policy, dry_run=dry_run)
 
 
+REMOTE_IMPORT = "titles.import-remote"
+
+
 @backups.post(
     "/imports/remote",
-    response_model=ImportOut,
-    responses=error_responses(400, 401, 403, 404, 409, 413, 422),
+    response_model=JobOut,
+    status_code=202,
+    responses={**ACCEPTED, **error_responses(400, 401, 403, 413, 422)},
 )
-async def import_remote(request: Request, caller: Writer, body: RemoteImportIn) -> ImportOut:
+async def import_remote(
+    request: Request, response: Response, caller: Writer, body: RemoteImportIn
+) -> JobOut:
     """Import selected or all titles from another patch source (a PatchServer, a Kinobi or
-    Title Editor feed, another Pomona) through its /software and /patch/{id}. Addresses on
-    loopback, link-local and private networks are refused unless allowed in the settings."""
+    Title Editor feed, another Pomona) through its /software and /patch/{id}, as a job.
+
+    The request is checked at once (ids, and the address: loopback, link-local and private
+    networks are refused unless allowed in the settings); then the answer is 202 with the job.
+    Follow it at its url: once finished it holds the import report (what ``POST /imports``
+    answers) or the errors. Everything is validated first, then written in one transaction."""
     settings: Settings = request.app.state.settings
-    content = await importer.from_remote(body.url, body.ids, settings)
-    outcomes = await restore_items(
-        request, caller, content.items, policy=body.policy, dry_run=body.dryRun, action="import"
+    await importer.check_remote(body.url, body.ids, settings)
+    for title_id in body.ids or ():
+        _may_write(caller, title_id)
+    job = await jobs(request).create(
+        REMOTE_IMPORT, caller, who(request, caller), body.model_dump(mode="json")
     )
-    return import_out(outcomes, content.ignored, policy=body.policy, dry_run=body.dryRun)
+    request.app.state.tasks.import_remote(job.job_id)
+    return accepted(job, response)
+
+
+async def run_remote_import(titles: TitleService, settings: Settings, job: Job) -> dict[str, Any]:
+    """The work of a ``titles.import-remote`` job: fetch, then write as the token that asked."""
+    body = RemoteImportIn.model_validate(params_of(job))
+    content = await importer.from_remote(body.url, body.ids, settings)
+    outcomes = await apply_items(
+        titles,
+        principal_of(job),
+        Actor(job.actor, None, job.client),
+        content.items,
+        policy=body.policy,
+        dry_run=body.dryRun,
+        action="import",
+    )
+    report = import_out(outcomes, content.ignored, policy=body.policy, dry_run=body.dryRun)
+    return report.model_dump(mode="json")
