@@ -166,15 +166,6 @@ VARIANTS: dict[str, tuple[str, str, int, str]] = {
     "uvicorn-2w": ("uvicorn", "pomona.app:create_app", 2, "uvicorn, 2 worker processes"),
     "granian": ("granian", "pomona.app:create_app", 1, "granian, 1 worker (pathsend for files)"),
     "granian-2w": ("granian", "pomona.app:create_app", 2, "granian, 2 workers"),
-    # Experiments behind docs/performance.md's proposals (bench/fastpath.py); only on request.
-    "fastpath": ("uvicorn", "bench.fastpath:create_app", 1, "experiment: feed in plain ASGI"),
-    "fastpath-2w": ("uvicorn", "bench.fastpath:create_app", 2, "experiment, 2 workers"),
-    "fastpath-granian-2w": (
-        "granian",
-        "bench.fastpath:create_app",
-        2,
-        "experiment on granian, 2 workers",
-    ),
 }
 DEFAULT_VARIANTS = ("uvicorn", "uvicorn-2w", "granian")
 
@@ -188,8 +179,6 @@ def start_pomona(variant: str, data_dir: Path, cwd: Path) -> Server:
     server, target, workers, _ = VARIANTS[variant]
     port = free_port()
     env = pomona_env(data_dir) | {"POMONA_PORT": str(port)}
-    # The runner's directory, so that the experiments' module imports.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), env.get("PYTHONPATH")]))
     if server == "serve":
         command = [sys.executable, "-m", "pomona", "serve"]
     else:

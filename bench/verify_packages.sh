@@ -3,7 +3,7 @@
 # server is SIGKILLed at about half and restarted, resumed to completion and checked against
 # sha256sum/md5sum; `curl -C -` resuming a broken 1 GiB download; 16 concurrent curl downloads of
 # a 1 GiB file with the server's peak RSS sampled. Everything is deleted afterwards.
-# Usage: bash bench/verify_packages.sh [work dir]   (needs ~12 GB free)
+# Usage: [SIZE_GIB=5] bash bench/verify_packages.sh [work dir]   (needs ~2.5 x SIZE_GIB GB free)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-$(mktemp -d)}
@@ -17,7 +17,10 @@ start() {
     # The server itself, not a wrapper process, so that kill -9 hits it.
     .venv/bin/pomona serve >>"$work/server.log" 2>&1 &
     server=$!
-    until curl -sf -o /dev/null "$url/jamf/v1/"; do sleep 0.2; done
+    until curl -sf -o /dev/null "$url/jamf/v1/"; do
+        kill -0 "$server" 2>/dev/null || { echo "server did not start:"; cat "$work/server.log"; exit 1; }
+        sleep 0.2
+    done
 }
 
 start

@@ -23,12 +23,14 @@ from pomona.errors import ERROR_DESCRIPTIONS, ErrorsOut
 from pomona.http import ORJSONResponse, install_error_handlers
 from pomona.migrations import upgrade
 from pomona.packages import routes as packages_routes
+from pomona.queue import routes as queue_routes
 from pomona.settings import Settings
 from pomona.tasks import build_queue
 from pomona.titles import lifecycle as titles_lifecycle
 from pomona.titles import patchserver
 from pomona.titles import routes as titles_routes
 from pomona.titles.feed import FeedCache
+from pomona.titles.feed_http import FeedHandler, openapi_paths
 from pomona.titles.schemas import Patch, SoftwareTitle
 from pomona.titles.service import TitleService
 
@@ -78,15 +80,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.include_router(titles_routes.feed)
-    if settings.preview_feed:
-        app.include_router(titles_routes.preview_feed)
     app.include_router(titles_routes.api)
     app.include_router(titles_lifecycle.api)
     app.include_router(titles_lifecycle.backups)
     app.include_router(audit_routes.api)
+    app.include_router(queue_routes.api)
     patchserver.install(app, settings)
     packages_routes.install(app)
+    # The Jamf feed is answered ahead of the routing: it is most of the traffic (feed_http.py).
+    app.add_middleware(FeedHandler, preview=settings.preview_feed)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -101,6 +103,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     * Operations that document 401 name the credentials they take (and the ``WWW-Authenticate``
       header of that answer): a bearer token under ``/api/``, whatever ``package_download_auth``
       asks for elsewhere.
+    * The Jamf feed, answered ahead of the routing (``feed_http``), is described from its table.
     * Routes serving both GET and HEAD get one operation id per method (FastAPI gives both the
       id of whichever method its set yields first, so ids were duplicated and unstable).
     """
@@ -112,6 +115,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
+    feed = dict(openapi_paths(preview=app.state.settings.preview_feed))
+    schema["paths"] = feed | schema.get("paths", {})
     _, defs = models_json_schema(
         [
             (SoftwareTitle, "validation"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -25,10 +26,20 @@ class ORJSONResponse(JSONResponse):
         return orjson.dumps(content)
 
 
+def errors_body(problems: list[Problem]) -> bytes:
+    """The house error format: ``{"errors": [...]}``, every problem listed."""
+    return orjson.dumps({"errors": [p.as_dict() for p in problems]})
+
+
 def errors_response(
     status: int, problems: list[Problem], headers: dict[str, str] | None = None
 ) -> Response:
-    return ORJSONResponse({"errors": [p.as_dict() for p in problems]}, status, headers=headers)
+    return Response(errors_body(problems), status, headers, media_type="application/json")
+
+
+def not_allowed(method: str, allow: str) -> str:
+    """The message of a 405 answer."""
+    return f"{method} is not allowed here; use {allow}"
 
 
 async def read_json(request: Request) -> Any:
@@ -102,25 +113,37 @@ def http_date(moment: datetime) -> str:
     return format_datetime(moment, usegmt=True)
 
 
-def not_modified(request: Request, etag: str, last_modified: datetime | None) -> bool:
-    """RFC 9110 section 13: If-None-Match wins; If-Modified-Since only when it is absent."""
-    match = request.headers.get("if-none-match")
-    if match is not None:
-        if match.strip() == "*":
+def not_modified(
+    if_none_match: str | None,
+    if_modified_since: str | None,
+    etag: str,
+    last_modified: datetime | None,
+) -> bool:
+    """RFC 9110 section 13: If-None-Match wins; If-Modified-Since only when it is absent. Takes
+    the raw header values, so that plain ASGI code and routes share it."""
+    if if_none_match is not None:
+        if if_none_match.strip() == "*":
             return True
-        tags = {t.strip().removeprefix("W/") for t in match.split(",")}
-        return etag in tags or etag.removesuffix('"') + '-gzip"' in tags
-    since = request.headers.get("if-modified-since")
-    if since and last_modified is not None:
+        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        return etag in tags or gzip_etag(etag) in tags
+    if if_modified_since and last_modified is not None:
         try:
-            return last_modified.replace(microsecond=0) <= parsedate_to_datetime(since)
+            return last_modified.replace(microsecond=0) <= parsedate_to_datetime(if_modified_since)
         except (TypeError, ValueError):
             return False
     return False
 
 
-def accepts_gzip(request: Request) -> bool:
-    for part in request.headers.get("accept-encoding", "").split(","):
+def gzip_etag(etag: str) -> str:
+    """The ETag of a resource's gzip encoding: two encodings must not share one (RFC 9110 8.8.3)."""
+    return etag.removesuffix('"') + '-gzip"'
+
+
+@functools.lru_cache(maxsize=256)
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an ``Accept-Encoding`` value admits gzip. Clients send one of a few values, so
+    the answers are kept."""
+    for part in (accept_encoding or "").split(","):
         coding, _, params = part.strip().partition(";")
         if coding.strip().lower() in ("gzip", "x-gzip"):
             return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
@@ -157,7 +180,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             "described at /docs"
         )
     elif exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
-        message = f"{request.method} is not allowed here; use {exc.headers['Allow']}"
+        message = not_allowed(request.method, exc.headers["Allow"])
     return errors_response(exc.status_code, [Problem("", message)], dict(exc.headers or {}))
 
 

@@ -408,3 +408,158 @@ async def test_the_last_good_feed_is_served_while_the_database_cannot_be_read(
         with engine.begin() as connection:
             connection.execute(text("ALTER TABLE feed_state_away RENAME TO feed_state"))
         engine.dispose()
+
+
+# -- the plain ASGI path: every answer prepared once ----------------------------------------------
+
+
+async def test_software_for_answers_are_kept_until_the_feed_changes(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await publish(client, admin, "A", "B")
+    cache: FeedCache = app.state.feed
+    first = await cache.software_for(["B", "A"])
+
+    assert await cache.software_for(["B", "A", "B"]) is first
+    assert await cache.software_for(["A", "B"]) is not first
+    assert await cache.software_for(["B", "A"], preview=True) is not first
+    identity = {"Accept-Encoding": "identity"}
+    served = await client.get("/jamf/v1/software/B,A", headers=identity)
+    assert served.headers["etag"] == first.etag
+    assert await cache.software_for(["B", "A"]) is first
+
+    await client.put(f"{TITLES}/A", json=definition("A", name="New"), headers=admin)
+
+    changed = await cache.software_for(["B", "A"])
+    assert changed is not first
+    assert [s["name"] for s in json.loads(changed.body)] == ["Example", "New"]
+    answer = await client.get("/jamf/v1/software/B,A", headers=identity)
+    assert answer.headers["etag"] == changed.etag != first.etag
+
+
+async def test_kept_software_for_answers_stay_within_their_byte_limit(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await publish(client, admin, "A", "B", "C")
+    one = await app.state.feed.software_for(["A"])  # every one-title answer is this long
+    size = len(one.body) + 1  # the body and the id
+    # Room for two one-title answers, not three.
+    cache = FeedCache(app.state.db, refresh_seconds=60, chosen_bytes=2 * size + size // 2)
+    a = await cache.software_for(["A"])
+
+    b = await cache.software_for(["B"])
+    assert await cache.software_for(["A"]) is a
+    c = await cache.software_for(["C"])  # evicts the oldest, A
+
+    assert await cache.software_for(["C"]) is c
+    assert await cache.software_for(["B"]) is b
+    assert await cache.software_for(["A"]) is not a
+    everything = await cache.software_for(["A", "B", "C"])  # too large to keep
+    assert await cache.software_for(["A", "B", "C"]) is not everything
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/jamf/v1",
+        "/jamf/v1/",
+        "/jamf/v1/software",
+        "/jamf/v1/software/",
+        "/jamf/v1/software/Example",
+        "/jamf/v1/patch/Example/",
+        "/jamf/preview/v1/patch/Example",
+    ],
+)
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "OPTIONS"])
+async def test_every_feed_path_answers_other_methods_405_with_allow(
+    client: httpx.AsyncClient, admin: dict[str, str], method: str, path: str
+) -> None:
+    await publish(client, admin, "Example")
+
+    response = await client.request(method, path)
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {
+        "errors": [
+            {
+                "path": "",
+                "message": f"{method} is not allowed here; use GET, HEAD",
+                "location": "body",
+            }
+        ]
+    }
+
+
+async def test_feed_answers_carry_exactly_the_feed_headers(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await publish(client, admin, "Example")
+
+    for encoding in ("identity", "gzip"):
+        headers = {"Accept-Encoding": encoding}
+        got = await client.get("/jamf/v1/software/Example", headers=headers)
+        head = await client.head("/jamf/v1/software/Example", headers=headers)
+        expected = {"content-type", "content-length", "cache-control", "vary", "etag"}
+        expected |= {"last-modified"} | ({"content-encoding"} if encoding == "gzip" else set())
+        assert set(got.headers) == expected, got.headers
+        assert head.content == b""
+        assert dict(head.headers) == dict(got.headers)
+        unchanged = await client.get(
+            "/jamf/v1/software/Example", headers={**headers, "If-None-Match": got.headers["etag"]}
+        )
+        assert unchanged.status_code == 304
+        assert set(unchanged.headers) == {"cache-control", "vary", "etag", "last-modified"}
+    zipped = await raw_body(client, "/jamf/v1/software/Example", {"Accept-Encoding": "gzip"})
+    assert str(len(zipped)) == got.headers["content-length"]
+
+
+async def test_an_overlong_id_list_is_422_and_a_missing_title_404_in_the_error_format(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    # Longer than httpx lets a URL be: sent to the application as a server would.
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    path = "/jamf/v1/software/" + "a," * 50_001
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET"}
+    scope |= {"scheme": "http", "path": path, "raw_path": path.encode(), "root_path": ""}
+    scope |= {"query_string": b"", "headers": [], "client": None, "server": ("test", 80)}
+    await app(scope, receive, send)
+
+    assert sent[0]["status"] == 422
+    assert json.loads(sent[1]["body"])["errors"][0]["path"] == "/ids"
+    missing = await client.get("/jamf/v1/patch/Nope/")
+    assert missing.json() == {
+        "errors": [
+            {"path": "/title_id", "message": "no title 'Nope' on this feed", "location": "path"}
+        ]
+    }
+    head = await client.head("/jamf/v1/patch/Nope")
+    assert head.status_code == 404
+    assert head.content == b""
+    for path in ("/jamf/v1/patch", "/jamf/v1/patch/", "/jamf/v1/patch/a/b", "/jamf/v1/nothing"):
+        elsewhere = await client.get(path)
+        assert elsewhere.status_code == 404, path
+        assert "/docs" in elsewhere.json()["errors"][0]["message"], path
+
+
+async def test_the_preview_feed_is_not_served_when_switched_off(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"preview_feed": False}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            assert (await http.get("/jamf/v1/software")).status_code == 200
+            for path in ("/jamf/preview/v1/", "/jamf/preview/v1/software"):
+                response = await http.get(path)
+                assert response.status_code == 404, path
+                assert "/docs" in response.json()["errors"][0]["message"]
+            paths = (await http.get("/openapi.json")).json()["paths"]
+            assert "/jamf/v1/software" in paths
+            assert not [p for p in paths if p.startswith("/jamf/preview/")]

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import func, select
@@ -31,7 +31,14 @@ from pomona.db import Database
 from pomona.titles.history import TitleState
 from pomona.titles.models import FeedState, Title, TitleRevision
 
+if TYPE_CHECKING:
+    from pomona.titles.feed_http import Heads
+
 log = logging.getLogger("pomona.feed")
+
+# /software/{ids} answers kept between changes (Jamf Pro asks for the same list at every poll),
+# bounded in bytes so that clients asking for ever new lists cannot grow the process.
+CHOSEN_BYTES = 16 * 1024 * 1024
 
 _PRETTY = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 _NON_ASCII = re.compile("[\x7f-\U0010ffff]")
@@ -69,6 +76,8 @@ class Rendered:
     last_modified: datetime | None
     etag: str = ""
     _gzipped: bytes | None = field(default=None, repr=False)
+    # The HTTP header lists of this answer, built once by feed_http on first use.
+    http: Heads | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.etag = '"' + hashlib.blake2b(self.body, digest_size=12).hexdigest() + '"'
@@ -115,6 +124,7 @@ class FeedCache:
         *,
         refresh_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        chosen_bytes: int = CHOSEN_BYTES,
     ) -> None:
         self._db = db
         self._refresh = refresh_seconds
@@ -127,6 +137,10 @@ class FeedCache:
         self._last_deletion: datetime | None = None
         self._software = Rendered(b"[]\n", None)
         self._software_preview = Rendered(b"[]\n", None)
+        # (ids, preview) -> its answer, oldest first; emptied whenever the feed changes.
+        self._chosen: dict[tuple[tuple[str, ...], bool], Rendered] = {}
+        self._chosen_bytes = 0
+        self._chosen_limit = chosen_bytes
 
     def invalidate(self) -> None:
         """Forget when the database was last checked, so the next request looks again."""
@@ -139,11 +153,26 @@ class FeedCache:
 
     async def software_for(self, ids: Iterable[str], *, preview: bool = False) -> Rendered:
         await self._fresh()
-        wanted = dict.fromkeys(ids)  # keeps the caller's order, drops repeats
+        wanted = tuple(dict.fromkeys(ids))  # keeps the caller's order, drops repeats
+        known = self._chosen.get((wanted, preview))
+        if known is not None:
+            return known
         entries = [self._entries[i] for i in wanted if i in self._entries]
         # A hidden title's time still counts: hiding it changed this answer.
         views = [v for v in (_view(e, preview) for e in entries) if v is not None]
-        return Rendered(_array(v.summary for v in views), self._newest(entries))
+        rendered = Rendered(_array(v.summary for v in views), self._newest(entries))
+        self._keep((wanted, preview), rendered)
+        return rendered
+
+    def _keep(self, key: tuple[tuple[str, ...], bool], rendered: Rendered) -> None:
+        size = _kept_size(key, rendered)
+        if size > self._chosen_limit:
+            return
+        while self._chosen and self._chosen_bytes + size > self._chosen_limit:
+            oldest = next(iter(self._chosen))
+            self._chosen_bytes -= _kept_size(oldest, self._chosen.pop(oldest))
+        self._chosen[key] = rendered
+        self._chosen_bytes += size
 
     async def patch(self, title_id: str, *, preview: bool = False) -> Rendered | None:
         await self._fresh()
@@ -209,6 +238,8 @@ class FeedCache:
         live = [e.live.summary for e in ordered if e.live is not None]
         self._software = Rendered(_array(live), newest)
         self._software_preview = Rendered(_array(e.preview.summary for e in ordered), newest)
+        self._chosen.clear()
+        self._chosen_bytes = 0
         self._generation = generation if generation is not None else -1
 
     def _newest(self, entries: Iterable[_Entry]) -> datetime | None:
@@ -216,6 +247,10 @@ class FeedCache:
         if self._last_deletion is not None:
             moments.append(self._last_deletion)
         return max(moments, default=None)
+
+
+def _kept_size(key: tuple[tuple[str, ...], bool], rendered: Rendered) -> int:
+    return len(rendered.body) + sum(map(len, key[0]))
 
 
 def _render(generation: int, last_modified: datetime, document: str, state: str | None) -> _Entry:

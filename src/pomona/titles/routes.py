@@ -1,4 +1,7 @@
-"""HTTP routes of the titles domain: the native API and the Jamf feed. Parse, call, answer."""
+"""HTTP routes of the titles domain's native API. Parse, call, answer.
+
+The Jamf feed is answered ahead of the routing, in ``feed_http.py``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pomona.auth.scopes import Principal
 from pomona.errors import ApiError, Problem, ProblemOut, error_responses
-from pomona.http import accepts_gzip, http_date, not_modified, read_json, require
-from pomona.titles.feed import FeedCache, Rendered
+from pomona.http import read_json, require
 from pomona.titles.schemas import ID_PATTERN, Patch, SoftwareTitle
 from pomona.titles.service import Actor, TitleService, WriteResult
 from pomona.titles.validation import format_time
@@ -332,99 +334,3 @@ async def delete_version(
         title_id, version, _actor(request, caller, reason)
     )
     return _version_out(result, None)
-
-
-# -- the Jamf feed and its preview ---------------------------------------------------------------
-
-_FEED_HEADERS = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
-_JSON = "application/json"
-_FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "Pretty-printed JSON, as PatchServer served it", "content": {_JSON: {}}},
-    304: {"description": "Not modified since the ETag or date the client holds"},
-}
-
-
-def _cache(request: Request) -> FeedCache:
-    return request.app.state.feed  # type: ignore[no-any-return]
-
-
-def _answer(request: Request, rendered: Rendered) -> Response:
-    headers = dict(_FEED_HEADERS)
-    if rendered.last_modified is not None:
-        headers["Last-Modified"] = http_date(rendered.last_modified)
-    gzip = accepts_gzip(request)
-    headers["ETag"] = rendered.etag.removesuffix('"') + '-gzip"' if gzip else rendered.etag
-    if not_modified(request, rendered.etag, rendered.last_modified):
-        return Response(status_code=304, headers=headers)
-    if gzip:
-        headers["Content-Encoding"] = "gzip"
-        return Response(rendered.gzipped(), media_type=_JSON, headers=headers)
-    return Response(rendered.body, media_type=_JSON, headers=headers)
-
-
-def feed_router(prefix: str, *, preview: bool) -> APIRouter:
-    """The feed's endpoints under ``prefix``: the Jamf feed, or the preview feed that also
-    serves disabled titles and versions (for a Jamf Pro test instance)."""
-    router = APIRouter(prefix=prefix, tags=["jamf preview feed" if preview else "jamf feed"])
-    what = "every title and version, disabled ones too" if preview else "enabled titles only"
-    base = f'{{"feed": "{prefix.strip("/")}", "software": "software"}}\n'.encode()
-
-    @router.api_route("", methods=["GET", "HEAD"], include_in_schema=False)
-    @router.api_route(
-        "/", methods=["GET", "HEAD"], responses={200: {"description": "The feed is up"}}
-    )
-    async def feed_base() -> Response:
-        """Jamf Pro's "Test" button sends HEAD here first; PatchServer answered 404, Pomona 200."""
-        return Response(base, media_type=_JSON)
-
-    # Jamf Pro follows no redirect, so a trailing slash (a SERVER entered with one) is served.
-    @router.api_route("/software/", methods=["GET", "HEAD"], include_in_schema=False)
-    @router.api_route(
-        "/software", methods=["GET", "HEAD"], responses=_FEED_RESPONSES, description=what
-    )
-    async def software(request: Request) -> Response:
-        """Every title's summary."""
-        return _answer(request, await _cache(request).software(preview=preview))
-
-    @router.api_route("/software/{ids}/", methods=["GET", "HEAD"], include_in_schema=False)
-    @router.api_route(
-        "/software/{ids}",
-        methods=["GET", "HEAD"],
-        responses={**_FEED_RESPONSES, **error_responses(422)},
-        description=what,
-    )
-    async def software_for(
-        request: Request,
-        ids: Annotated[
-            str,
-            Path(
-                description="Comma-separated title ids; unknown ids are left out",
-                max_length=100_000,
-            ),
-        ],
-    ) -> Response:
-        """The summaries of the titles named; unknown ids are left out, as Jamf's own feed does."""
-        wanted = [i.strip() for i in ids.split(",") if i.strip()]
-        return _answer(request, await _cache(request).software_for(wanted, preview=preview))
-
-    @router.api_route("/patch/{title_id}/", methods=["GET", "HEAD"], include_in_schema=False)
-    @router.api_route(
-        "/patch/{title_id}",
-        methods=["GET", "HEAD"],
-        responses={**_FEED_RESPONSES, **error_responses(404)},
-        description=what,
-    )
-    async def patch(
-        request: Request, title_id: Annotated[str, Path(description="A title id")]
-    ) -> Response:
-        """One title's full definition."""
-        rendered = await _cache(request).patch(title_id, preview=preview)
-        if rendered is None:
-            raise ApiError(404, f"no title '{title_id}' on this feed", "/title_id", "path")
-        return _answer(request, rendered)
-
-    return router
-
-
-feed = feed_router("/jamf/v1", preview=False)
-preview_feed = feed_router("/jamf/preview/v1", preview=True)

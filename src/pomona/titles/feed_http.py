@@ -1,0 +1,250 @@
+"""The Jamf feed over plain ASGI, ahead of FastAPI's routing.
+
+Jamf Pro servers poll the feed all day, and its answers are rendered once per change
+(``feed.py``), so the cost of a request is the path it takes to reach them. This handler matches
+the feed's few paths itself and sends header lists prepared once per answer, without the
+framework's per-request work (routing, dependency solving, response objects). Any other request
+goes on to the application. The OpenAPI document describes these paths from ``DOCS`` below.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from pomona.errors import ERROR_DESCRIPTIONS, Problem
+from pomona.http import accepts_gzip, errors_body, gzip_etag, http_date, not_allowed, not_modified
+from pomona.titles.feed import FeedCache, Rendered
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+FEED = "/jamf/v1"
+PREVIEW = "/jamf/preview/v1"
+MAX_IDS = 100_000  # characters of /software/{ids}
+ALLOW = "GET, HEAD"
+_JSON = b"application/json"
+
+
+@dataclass(slots=True)
+class Heads:
+    """The header lists of one rendered answer, built on its first request."""
+
+    plain: Headers  # 200, identity
+    unchanged: Headers  # 304, identity
+    unchanged_gzip: Headers  # 304 to a client that takes gzip
+    gzip: Headers | None = None  # 200, gzip: built with the gzip copy, on first demand
+
+
+def heads(rendered: Rendered) -> Heads:
+    if rendered.http is not None:
+        return rendered.http
+    common = [(b"cache-control", b"no-cache"), (b"vary", b"Accept-Encoding")]
+    if rendered.last_modified is not None:
+        common.append((b"last-modified", http_date(rendered.last_modified).encode()))
+    unchanged = [*common, (b"etag", rendered.etag.encode())]
+    rendered.http = Heads(
+        plain=[*_sized(rendered.body), *unchanged],
+        unchanged=unchanged,
+        unchanged_gzip=[*common, (b"etag", gzip_etag(rendered.etag).encode())],
+    )
+    return rendered.http
+
+
+class FeedHandler:
+    """Answers GET and HEAD on the feed (``FEED``, and ``PREVIEW`` when ``preview``): the base,
+    ``/software``, ``/software/{ids}`` and ``/patch/{id}``, each with or without a trailing
+    slash (Jamf Pro follows no redirect). Other methods there get 405."""
+
+    def __init__(self, app: ASGIApp, *, preview: bool) -> None:
+        self.app = app
+        self.feeds = [(FEED, False), *([(PREVIEW, True)] if preview else [])]
+        self.bases = {
+            prefix: f'{{"feed": "{prefix.strip("/")}", "software": "software"}}\n'.encode()
+            for prefix, _ in self.feeds
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            # As Starlette's routing does: a root path the server was given is not matched.
+            path: str = scope["path"].removeprefix(scope.get("root_path") or "")
+            found = self._match(path) if path.startswith("/jamf/") else None
+            if found is not None:
+                await self._serve(scope, send, *found)
+                return
+        await self.app(scope, receive, send)
+
+    def _match(self, path: str) -> tuple[str, bool, str, str] | None:
+        """(prefix, preview, kind, argument) of a feed path; kind is "", "software" or "patch"."""
+        for prefix, preview in self.feeds:
+            rest = path.removeprefix(prefix)
+            if rest == path or rest[:1] not in ("", "/"):
+                continue
+            if rest in ("", "/"):
+                return prefix, preview, "", ""
+            _, kind, *argument = rest.removesuffix("/").split("/")
+            if kind == "software" and not argument:
+                return prefix, preview, kind, ""
+            if kind in ("software", "patch") and len(argument) == 1 and argument[0]:
+                return prefix, preview, kind, argument[0]
+            return None
+        return None
+
+    async def _serve(
+        self, scope: Scope, send: Send, prefix: str, preview: bool, kind: str, argument: str
+    ) -> None:
+        head = scope["method"] == "HEAD"
+        if not head and scope["method"] != "GET":
+            problem = Problem("", not_allowed(scope["method"], ALLOW))
+            await _error(send, 405, problem, head, [(b"allow", ALLOW.encode())])
+            return
+        if not kind:
+            # Jamf Pro's "Test" button sends HEAD here first; PatchServer answered 404.
+            body = self.bases[prefix]
+            await _send(send, 200, _sized(body), b"" if head else body)
+            return
+        cache: FeedCache = scope["app"].state.feed
+        if kind == "patch":
+            rendered = await cache.patch(argument, preview=preview)
+            if rendered is None:
+                problem = Problem("/title_id", f"no title '{argument}' on this feed", "path")
+                await _error(send, 404, problem, head)
+                return
+        elif argument:
+            if len(argument) > MAX_IDS:
+                message = f"the id list is {len(argument)} characters; the limit is {MAX_IDS}"
+                await _error(send, 422, Problem("/ids", message, "path"), head)
+                return
+            ids = (i.strip() for i in argument.split(","))
+            rendered = await cache.software_for([i for i in ids if i], preview=preview)
+        else:
+            rendered = await cache.software(preview=preview)
+        await _answer(scope, send, rendered, head)
+
+
+async def _answer(scope: Scope, send: Send, rendered: Rendered, head: bool) -> None:
+    if_none_match = if_modified_since = accept_encoding = None
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            accept_encoding = value.decode("latin-1")
+        elif name == b"if-none-match":
+            if_none_match = value.decode("latin-1")
+        elif name == b"if-modified-since":
+            if_modified_since = value.decode("latin-1")
+    known = heads(rendered)
+    gzip = accept_encoding is not None and accepts_gzip(accept_encoding)
+    if (if_none_match is not None or if_modified_since is not None) and not_modified(
+        if_none_match, if_modified_since, rendered.etag, rendered.last_modified
+    ):
+        await _send(send, 304, known.unchanged_gzip if gzip else known.unchanged, b"")
+        return
+    if not gzip:
+        await _send(send, 200, known.plain, b"" if head else rendered.body)
+        return
+    body = rendered.gzipped()
+    if known.gzip is None:
+        known.gzip = [*_sized(body), (b"content-encoding", b"gzip"), *known.unchanged_gzip]
+    await _send(send, 200, known.gzip, b"" if head else body)
+
+
+def _sized(body: bytes) -> Headers:
+    return [(b"content-type", _JSON), (b"content-length", b"%d" % len(body))]
+
+
+async def _error(
+    send: Send, status: int, problem: Problem, head: bool, extra: Headers | None = None
+) -> None:
+    body = errors_body([problem])
+    await _send(send, status, _sized(body) + (extra or []), b"" if head else body)
+
+
+async def _send(send: Send, status: int, headers: Headers, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+# -- the OpenAPI description -------------------------------------------------------------------
+
+# path, name, summary, description, parameter (name, description, max length), error statuses
+DOCS: list[tuple[str, str, str, str, tuple[str, str, int | None] | None, tuple[int, ...]]] = [
+    (
+        "/",
+        "feed_base",
+        "Feed Base",
+        'Jamf Pro\'s "Test" button sends HEAD here first; PatchServer answered 404, Pomona 200.',
+        None,
+        (),
+    ),
+    ("/software", "software", "Software", "Every title's summary.", None, ()),
+    (
+        "/software/{ids}",
+        "software_for",
+        "Software For",
+        "The summaries of the titles named; unknown ids are left out, as Jamf's own feed does.",
+        ("ids", "Comma-separated title ids; unknown ids are left out", MAX_IDS),
+        (422,),
+    ),
+    (
+        "/patch/{title_id}",
+        "patch",
+        "Patch",
+        "One title's full definition.",
+        ("title_id", "A title id", None),
+        (404,),
+    ),
+]
+
+
+def openapi_paths(*, preview: bool) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The feed's path items for the OpenAPI document, from ``DOCS``."""
+    errors = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorsOut"}}}
+    for prefix, is_preview in [(FEED, False), *([(PREVIEW, True)] if preview else [])]:
+        tag = "jamf preview feed" if is_preview else "jamf feed"
+        what = "every title and version, disabled ones too" if is_preview else "enabled titles only"
+        for path, name, summary, description, parameter, statuses in DOCS:
+            full = prefix + path
+            responses: dict[str, Any] = {
+                "200": {
+                    "description": "The feed is up"
+                    if path == "/"
+                    else f"Pretty-printed JSON, as PatchServer served it ({what})",
+                    "content": {"application/json": {"schema": {}}},
+                }
+            }
+            if path != "/":
+                responses["304"] = {"description": "Not modified since the ETag or date held"}
+            for status in statuses:
+                described = ERROR_DESCRIPTIONS[status]
+                responses[str(status)] = {"description": described, "content": errors}
+            item: dict[str, Any] = {}
+            for method in ("get", "head"):
+                operation: dict[str, Any] = {
+                    "tags": [tag],
+                    "summary": summary,
+                    "description": description,
+                    # The ids FastAPI gave these operations when they were routes: kept stable.
+                    "operationId": re.sub(r"\W", "_", name + full) + f"_{method}",
+                    "responses": responses,
+                }
+                if parameter is not None:
+                    pname, pdescription, limit = parameter
+                    schema: dict[str, Any] = {"type": "string", "description": pdescription}
+                    if limit is not None:
+                        schema["maxLength"] = limit
+                    operation["parameters"] = [
+                        {
+                            "name": pname,
+                            "in": "path",
+                            "required": True,
+                            "schema": schema,
+                            "description": pdescription,
+                        }
+                    ]
+                item[method] = operation
+            yield full, item
