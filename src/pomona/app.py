@@ -54,9 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.resolved_database_url, echo=settings.database_echo)
         if settings.migrate_on_start:
             await upgrade(db, settings=settings)
-        tasks = build_queue(settings)
-        app.state.tasks = tasks
         feed = FeedCache(db, refresh_seconds=settings.feed_refresh_seconds)
+        tasks = build_queue(settings, on_titles_change=feed.invalidate)
+        app.state.tasks = tasks
         app.state.db = db
         app.state.feed = feed
         app.state.titles = TitleService(db, on_change=feed.invalidate)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,14 @@ class Tasks:
         self.queue.close()
 
 
-def build_queue(settings: Settings, *, check_tables: bool = True) -> Tasks:
+def build_queue(
+    settings: Settings,
+    *,
+    check_tables: bool = True,
+    on_titles_change: Callable[[], None] | None = None,
+) -> Tasks:
+    """The queue and its tasks. ``on_titles_change`` is the embedding process's feed
+    invalidation, so titles written by its own consumer threads show on its feed at once."""
     queue = Queue(settings, check_tables=check_tables)
 
     def packages() -> PackageService:
@@ -52,11 +60,11 @@ def build_queue(settings: Settings, *, check_tables: bool = True) -> Tasks:
         return state["packages"]  # type: ignore[no-any-return]
 
     def titles() -> TitleService:
-        """The title service of this process's task runtime. Its feed cache is another
-        process's (or the web side's): they see the writes within ``feed_refresh_seconds``."""
+        """The title service of this process's task runtime. Other processes' feeds see its
+        writes within ``feed_refresh_seconds``; this process's own feed at once."""
         state = queue.runtime.state
         if "titles" not in state:
-            state["titles"] = TitleService(queue.runtime.db)
+            state["titles"] = TitleService(queue.runtime.db, on_change=on_titles_change)
         return state["titles"]  # type: ignore[no-any-return]
 
     def import_remote(job_id: str, task: Task = None) -> None:

@@ -227,3 +227,25 @@ async def test_request_checks_and_job_visibility(
     assert missing.status_code == 404
     assert missing.json()["errors"][0]["location"] == "path"
     await finished(client, job, admin)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_imported_titles_show_on_this_servers_feed_at_once(
+    settings: Settings, source: str
+) -> None:
+    """The embedded consumer's writes invalidate this process's feed, as the API's writes do.
+    With a refresh interval of a minute, only that invalidation can make the title appear."""
+    from pomona.app import create_app
+
+    settings = settings.model_copy(update={"feed_refresh_seconds": 60.0})
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pomona.test") as client:
+            assert (await client.get("/jamf/v1/software")).json() == []  # the feed is now cached
+            admin = await make_token(app, "admin", "admin")
+            _, job = await start(client, admin, url=source, ids=["Example"])
+            assert (await finished(client, job, admin))["status"] == "succeeded"
+            served = await client.get("/jamf/v1/patch/Example")
+            assert served.status_code == 200, served.text
+            assert served.json()["currentVersion"] == EXAMPLE["currentVersion"]

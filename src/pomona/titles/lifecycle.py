@@ -448,6 +448,18 @@ def import_out(
     )
 
 
+async def _import_upload(
+    request: Request, caller: Principal, policy: str, dry_run: bool, *, action: str
+) -> ImportOut:
+    """Restore and import share one path: read the uploaded files, validate all, write all."""
+    settings: Settings = request.app.state.settings
+    content = await importer.from_request(request, settings)
+    outcomes = await restore_items(
+        request, caller, content.items, policy=policy, dry_run=dry_run, action=action
+    )
+    return import_out(outcomes, content.ignored, policy=policy, dry_run=dry_run)
+
+
 @backups.post(
     "/backups/restore",
     response_model=ImportOut,
@@ -459,12 +471,7 @@ async def restore(
 ) -> ImportOut:
     """Restore a backup into this server, empty or not. Every definition is validated first;
     then all are written in one transaction, or none. Try it with ``dryRun=true`` first."""
-    settings: Settings = request.app.state.settings
-    content = await importer.from_request(request, settings)
-    outcomes = await restore_items(
-        request, caller, content.items, policy=policy, dry_run=dry_run, action="restore"
-    )
-    return import_out(outcomes, content.ignored, policy=policy, dry_run=dry_run)
+    return await _import_upload(request, caller, policy, dry_run, action="restore")
 
 
 @backups.post(
@@ -478,12 +485,7 @@ async def import_files(
 ) -> ImportOut:
     """Import many definitions at once: JSON files, zips, or a JSON array, validated together
     and written in one transaction."""
-    settings: Settings = request.app.state.settings
-    content = await importer.from_request(request, settings)
-    outcomes = await restore_items(
-        request, caller, content.items, policy=policy, dry_run=dry_run, action="import"
-    )
-    return import_out(outcomes, content.ignored, policy=policy, dry_run=dry_run)
+    return await _import_upload(request, caller, policy, dry_run, action="import")
 
 
 REMOTE_IMPORT = "titles.import-remote"
