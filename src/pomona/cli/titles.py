@@ -66,17 +66,25 @@ def written(body: dict[str, Any], what: str, as_json: bool) -> None:
     done(f"{what} (revision {body.get('revision')}){summary}")
 
 
-def version_rows(patches: list[dict[str, Any]]) -> list[list[str]]:
-    return [
-        [
-            p["version"],
-            p["releaseDate"],
-            p["minimumOperatingSystem"],
-            "yes" if p["standalone"] else "no",
-            "yes" if p["reboot"] else "no",
-        ]
-        for p in patches
-    ]
+def versions_table(patches: list[dict[str, Any]]) -> None:
+    """The versions of a title, newest first, as every command shows them."""
+    table(
+        "version",
+        "released",
+        "min OS",
+        "standalone",
+        "reboot",
+        rows=[
+            [
+                p["version"],
+                p["releaseDate"],
+                p["minimumOperatingSystem"],
+                "yes" if p["standalone"] else "no",
+                "yes" if p["reboot"] else "no",
+            ]
+            for p in patches
+        ],
+    )
 
 
 @app.command("list")
@@ -132,14 +140,7 @@ def show(title_id: TitleArg, as_json: JsonOption = False) -> None:
     eas = [ea["key"] for ea in definition.get("extensionAttributes") or []]
     if eas:
         out.print("extension attributes: " + ", ".join(eas))
-    table(
-        "version",
-        "released",
-        "min OS",
-        "standalone",
-        "reboot",
-        rows=version_rows(definition["patches"]),
-    )
+    versions_table(definition["patches"])
 
 
 @app.command()
@@ -482,14 +483,7 @@ def revision(title_id: TitleArg, number: RevisionArg, as_json: JsonOption = Fals
             f", disabled versions: {off}"
         )
     )
-    table(
-        "version",
-        "released",
-        "min OS",
-        "standalone",
-        "reboot",
-        rows=version_rows(definition["patches"]),
-    )
+    versions_table(definition["patches"])
 
 
 _MARKS = {"+": "green", "-": "red", "~": "yellow"}

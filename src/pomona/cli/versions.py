@@ -17,9 +17,8 @@ from pomona.cli.client import (
     confirm,
     print_json,
     read_document,
-    table,
 )
-from pomona.cli.titles import TitleArg, params, path_of, toggle, version_rows, written
+from pomona.cli.titles import TitleArg, params, path_of, toggle, versions_table, written
 
 app = typer.Typer(
     help="Versions of a title: list, show, add, edit, delete, enable, disable, reorder, sort.",
@@ -57,7 +56,7 @@ def list_versions(title_id: TitleArg, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(patches)
         return
-    table("version", "released", "min OS", "standalone", "reboot", rows=version_rows(patches))
+    versions_table(patches)
 
 
 @app.command()
