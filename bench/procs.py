@@ -6,7 +6,6 @@ Everything listens on 127.0.0.1 on free ports and is stopped by the run that sta
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
@@ -159,39 +158,23 @@ def pomona_env(data_dir: Path) -> dict[str, str]:
     }
 
 
-# name: (server, ASGI target, worker processes, description). ``pomona serve`` is the default;
-# the others run the same application through its factory, configured from POMONA_* variables.
-VARIANTS: dict[str, tuple[str, str, int, str]] = {
-    "uvicorn": ("serve", "", 1, "pomona serve: one uvicorn process (the default)"),
-    "uvicorn-2w": ("uvicorn", "pomona.app:create_app", 2, "uvicorn, 2 worker processes"),
-    "granian": ("granian", "pomona.app:create_app", 1, "granian, 1 worker (pathsend for files)"),
-    "granian-2w": ("granian", "pomona.app:create_app", 2, "granian, 2 workers"),
+# name: (server, worker processes, description); every variant is ``pomona serve``.
+VARIANTS: dict[str, tuple[str, int, str]] = {
+    "granian": ("granian", 1, "pomona serve: one granian worker (the default)"),
+    "granian-2w": ("granian", 2, "pomona serve --workers 2: two granian workers"),
+    "uvicorn": ("uvicorn", 1, "pomona serve --server uvicorn: one uvicorn process"),
+    "uvicorn-2w": ("uvicorn", 2, "pomona serve --server uvicorn --workers 2"),
 }
-DEFAULT_VARIANTS = ("uvicorn", "uvicorn-2w", "granian")
-
-
-def available(variant: str) -> bool:
-    server = VARIANTS[variant][0] if variant in VARIANTS else ""
-    return server != "granian" or importlib.util.find_spec("granian") is not None
+DEFAULT_VARIANTS = ("granian", "granian-2w", "uvicorn")
+SMOKE_VARIANTS = ("granian", "uvicorn")  # both servers, so that neither path can rot
 
 
 def start_pomona(variant: str, data_dir: Path, cwd: Path) -> Server:
-    server, target, workers, _ = VARIANTS[variant]
+    server, workers, _ = VARIANTS[variant]
     port = free_port()
     env = pomona_env(data_dir) | {"POMONA_PORT": str(port)}
-    if server == "serve":
-        command = [sys.executable, "-m", "pomona", "serve"]
-    else:
-        # Several processes must not migrate at once; the loader migrated the database already.
-        env["POMONA_MIGRATE_ON_START"] = "false"
-        command = [
-            sys.executable, "-m", server, "--factory", "--host", "127.0.0.1",
-            "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-            "--no-access-log",
-        ]  # fmt: skip
-        if server == "granian":
-            command += ["--interface", "asgi"]
-        command.append(target)
+    command = [sys.executable, "-m", "pomona", "serve", "--server", server]
+    command += ["--workers", str(workers)]
     return _start(variant, command, f"http://127.0.0.1:{port}", "/jamf/v1/", env, cwd)
 
 

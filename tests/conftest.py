@@ -8,6 +8,7 @@ in CI (CI=true), so CI can never pass by skipping.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -204,18 +205,25 @@ class Server:
         )
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """``pomona serve`` on a free port, on its embedded defaults, in a scratch directory."""
+@contextlib.contextmanager
+def serving(folder: Path, *options: str, **env: str) -> Iterator[Server]:
+    """``pomona serve *options`` on a free port with its data in ``folder``; ``env`` adds
+    POMONA_* variables. Stopped (SIGTERM) when the block ends; a stop over 15 s fails."""
     port = free_port()
-    env = {
+    environment = {
         **os.environ,
-        "POMONA_DATA_DIR": str(tmp_path / "pomona-data"),
+        "POMONA_DATA_DIR": str(folder / "pomona-data"),
         "POMONA_PORT": str(port),
+        **env,
     }
-    log = (tmp_path / "server.log").open("wb")
+    log_path = folder / "server.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "pomona", "serve"], cwd=tmp_path, env=env, stdout=log, stderr=log
+        [sys.executable, "-m", "pomona", "serve", *options],
+        cwd=folder,
+        env=environment,
+        stdout=log,
+        stderr=log,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -227,14 +235,27 @@ def server(tmp_path: Path) -> Iterator[Server]:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError("server did not start:\n" + (tmp_path / "server.log").read_text())
+            raise RuntimeError("server did not start:\n" + log_path.read_text())
         time.sleep(0.1)
     try:
-        yield Server(url, tmp_path / "pomona-data", env, process)
+        yield Server(url, folder / "pomona-data", environment, process)
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
-        log.close()
+            raise
+        finally:
+            log.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """``pomona serve`` on a free port, on its embedded defaults, in a scratch directory.
+
+    Parametrize it indirectly with "granian" or "uvicorn" to choose the HTTP server.
+    """
+    env = {"POMONA_SERVER": request.param} if hasattr(request, "param") else {}
+    with serving(tmp_path, **env) as running:
+        yield running

@@ -11,7 +11,11 @@ import pytest
 
 from tests.conftest import FIXTURES, Server
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # Both HTTP servers `pomona serve` can run, end to end.
+    pytest.mark.parametrize("server", ["granian", "uvicorn"], indirect=True),
+]
 
 
 def curl(*args: str) -> subprocess.CompletedProcess[str]:

@@ -86,6 +86,7 @@ ERROR_DESCRIPTIONS = {
     413: "The body is larger than the server accepts",
     415: "Unsupported content type",
     422: "The input is invalid; every problem is listed",
+    503: "Something the server needs (the database, the job queue) is unavailable; try again",
 }
 
 

@@ -27,6 +27,29 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address `pomona serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `pomona serve` listens on.")
+    server: Literal["granian", "uvicorn"] = Field(
+        "granian",
+        description=(
+            "HTTP server `pomona serve` runs: `granian` (HTTP in Rust; sends package files "
+            "without Python touching the bytes) or `uvicorn`."
+        ),
+    )
+    forwarded_allow_ips: list[str] = Field(
+        ["127.0.0.1"],
+        description=(
+            "Addresses (or networks) of reverse proxies whose `X-Forwarded-For` and "
+            "`X-Forwarded-Proto` are believed; `*` believes any. Others' are ignored."
+        ),
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description=(
+            "Processes `pomona serve` runs on its port. One per core lets the Jamf feed use "
+            "every core; each process notices the others' writes within `feed_refresh_seconds`."
+        ),
+    )
     data_dir: Path = Field(
         Path("pomona-data"), description="Directory for the embedded database and local files."
     )
@@ -46,7 +69,7 @@ class Settings(BaseSettings):
         ),
     )
     feed_refresh_seconds: float = Field(
-        1.0,
+        0.5,
         ge=0.0,
         le=60.0,
         description=(

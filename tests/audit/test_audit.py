@@ -8,7 +8,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from pomona.app import create_app
 from pomona.net import FetchPolicy, forbidden
+from pomona.settings import Settings
 from tests.conftest import fixture_text, make_token
 
 
@@ -34,6 +36,32 @@ async def test_every_title_write_is_audited_and_queryable(
     only = await client.get("/api/v1/audit", params={"action": "title.d*"}, headers=admin)
     assert only.json()["total"] == 2
     assert (await client.get("/api/v1/audit", headers=writer)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("trusted", "recorded"),
+    [
+        (["127.0.0.1"], "203.0.113.9"),  # the default: a proxy on the same host
+        (["10.0.0.0/8"], "127.0.0.1"),  # a proxy elsewhere: the header is not believed
+        (["*"], "203.0.113.9"),
+    ],
+)
+async def test_forwarded_for_is_believed_from_trusted_proxies_only(
+    settings: Settings, trusted: list[str], recorded: str
+) -> None:
+    app = create_app(settings.model_copy(update={"forwarded_allow_ips": trusted}))
+    async with app.router.lifespan_context(app):
+        admin = await make_token(app, "admin", "admin")
+        transport = httpx.ASGITransport(app=app)  # requests come from 127.0.0.1
+        async with httpx.AsyncClient(transport=transport, base_url="http://pomona.test") as http:
+            created = await http.post(
+                "/api/v1/titles",
+                content=fixture_text("example.json"),
+                headers={**admin, "X-Forwarded-For": "203.0.113.9"},
+            )
+            assert created.status_code == 201, created.text
+            log = await http.get("/api/v1/audit", params={"action": "title.*"}, headers=admin)
+    assert [e["client"] for e in log.json()["items"]] == [recorded]
 
 
 @pytest.mark.parametrize(

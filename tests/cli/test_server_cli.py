@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import Server, fixture_text
+from tests.conftest import Server, fixture_text, serving
 
 pytestmark = pytest.mark.slow
 
@@ -46,3 +48,44 @@ def test_a_token_from_the_cli_works_on_the_running_server_until_revoked(server: 
     refused = httpx.get(f"{server.url}/api/v1/titles", headers=headers, timeout=30)
     assert refused.status_code == 401
     assert refused.headers["www-authenticate"] == "Bearer"
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        children = Path(f"/proc/{current}/task/{current}/children")
+        kids = [int(x) for x in children.read_text().split()] if children.exists() else []
+        found += kids
+        todo += kids
+    return found
+
+
+@pytest.mark.parametrize("kind", ["granian", "uvicorn"])
+def test_serve_runs_several_worker_processes_on_one_port(tmp_path: Path, kind: str) -> None:
+    """``--workers 2``: one migration, two processes answering, and a write made through one
+    served by both within ``feed_refresh_seconds``."""
+    with serving(tmp_path, "--workers", "2", "--server", kind) as server:
+        workers = [p for p in _descendants(server.process.pid) if _is_pomona(p)]
+        assert len(workers) >= 2, workers
+        secret = server.pomona("token", "create", "--name", "ci", "--scope", "admin").stdout
+        posted = httpx.post(
+            f"{server.url}/api/v1/titles",
+            content=fixture_text("example.json"),
+            headers={"Authorization": f"Bearer {secret.strip()}"},
+            timeout=30,
+        )
+        assert posted.status_code == 201, posted.text
+        time.sleep(0.6)  # feed_refresh_seconds is 0.5 by default
+        # A new connection for each request, so that both processes answer some of them.
+        for _ in range(40):
+            assert "Example" in httpx.get(f"{server.url}/jamf/v1/software").text
+    log = (tmp_path / "server.log").read_text()
+    assert log.count("database is up to date") == 1, log  # migrated once, by the parent
+
+
+def _is_pomona(pid: int) -> bool:
+    try:
+        return b"python" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False

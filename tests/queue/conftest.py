@@ -105,10 +105,13 @@ class Harness:
             wait_for(lambda: b"threads" in self.logs[-1].read_bytes(), 30, "the worker to start")
 
     def kill(self, worker_id: str) -> None:
-        """SIGKILL the process named by a lease's worker id (``host:pid``)."""
+        """SIGKILL the process named by a lease's worker id (``host:pid``): one this harness
+        started, or a server's worker process (granian's, which granian replaces)."""
         pid = int(worker_id.rsplit(":", 1)[1])
         os.kill(pid, signal.SIGKILL)
-        self.processes.pop(pid).wait(timeout=10)
+        process = self.processes.pop(pid, None)
+        if process is not None:
+            process.wait(timeout=10)
 
     def leases(self) -> list[QueueLease]:
         async def read() -> list[QueueLease]:

@@ -19,8 +19,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from pomona.audit.service import Who
+from pomona.auth.scopes import Principal
+from pomona.queue.jobs import JobService
 from pomona.queue.models import Job
 from pomona.settings import Settings
+from pomona.titles.lifecycle import REMOTE_IMPORT, run_remote_import
 from tests.conftest import fixture_text, make_token
 
 EXAMPLE = json.loads(fixture_text("example.json"))
@@ -249,3 +253,60 @@ async def test_imported_titles_show_on_this_servers_feed_at_once(
             served = await client.get("/jamf/v1/patch/Example")
             assert served.status_code == 200, served.text
             assert served.json()["currentVersion"] == EXAMPLE["currentVersion"]
+
+
+async def test_the_job_ends_in_the_transaction_that_writes_the_titles(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str], settings: Settings, source: str
+) -> None:
+    """A task that dies after the import's transaction commits and is run again must find the
+    job finished: with ``copy``, importing twice would store a second copy."""
+    created = await client.post(
+        "/api/v1/titles", content=fixture_text("example.json"), headers=admin
+    )
+    assert created.status_code == 201
+    jobs = JobService(app.state.db)
+    caller = Principal("token:admin", frozenset({"admin"}))
+    params = {"url": source, "ids": ["Example"], "policy": "copy", "dryRun": False}
+    job = await jobs.create(REMOTE_IMPORT, caller, Who.of("token:admin"), params)
+
+    # The work alone, as if the task's process died right after it (before JobService.run
+    # could record anything): the job is already finished, with its report.
+    report = await run_remote_import(app.state.titles, settings, job)
+    stored = await jobs.get(job.job_id)
+    assert stored.status == "succeeded"
+    assert json.loads(stored.result or "null") == report
+    assert report["copied"] == 1
+
+    # The task run again does nothing.
+    await jobs.run(
+        job.job_id,
+        lambda again: run_remote_import(app.state.titles, settings, again),
+        last_attempt=False,
+    )
+    listed = await client.get("/api/v1/titles", params={"q": "Example"}, headers=admin)
+    assert sorted(t["id"] for t in listed.json()["items"]) == ["Example", "Example-copy"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_job_the_queue_cannot_take_fails_at_once_with_503(
+    settings: Settings, source: str
+) -> None:
+    from pomona.app import create_app
+    from tests.conftest import free_port
+
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    app = create_app(
+        settings.model_copy(update={"queue_url": unreachable, "queue_embedded_workers": 0})
+    )
+    async with app.router.lifespan_context(app):
+        admin = await make_token(app, "admin", "admin")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pomona.test") as client:
+            answer = await client.post(
+                "/api/v1/imports/remote", json={"url": source, "ids": ["Example"]}, headers=admin
+            )
+            assert answer.status_code == 503, answer.text
+            assert "job queue is unavailable" in answer.json()["errors"][0]["message"]
+        async with app.state.db.sessions() as session:
+            [job] = list(await session.scalars(select(Job)))
+    assert (job.status, job.error_status) == ("failed", 503)

@@ -92,6 +92,9 @@ def _option(path: str) -> str:
     return _OPTIONS.get(head, path)
 
 
+DataDirOption = Annotated[Path | None, typer.Option(help="Data directory [default: ./pomona-data]")]
+
+
 @app.callback(invoke_without_command=True)
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit")] = False,
@@ -106,27 +109,36 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000]")] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option(help="Data directory [default: ./pomona-data]")
+    data_dir: DataDirOption = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Server processes; one per core [default: 1]"),
+    ] = None,
+    server: Annotated[
+        str | None, typer.Option(help="HTTP server: granian or uvicorn [default: granian]")
     ] = None,
 ) -> None:
-    """Run the server: API, Jamf feed and everything else, in one process."""
-    import uvicorn
+    """Run the server: API, Jamf feed and everything else."""
+    from pomona import servers
 
-    from pomona.app import create_app
-
-    settings = _settings(config, host=host, port=port, data_dir=data_dir)
+    overrides = {
+        "host": host,
+        "port": port,
+        "data_dir": data_dir,
+        "workers": workers,
+        "server": server,
+    }
+    settings = _settings(config, **overrides)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     err.print(
         f"Pomona {__version__}: Jamf feed at http://{settings.host}:{settings.port}/jamf/v1, "
         f"API docs at http://{settings.host}:{settings.port}/docs"
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        proxy_headers=True,
+    servers.serve(
+        settings,
+        config=config,
+        overrides=overrides,
+        migrate=lambda: migrate(config=config, data_dir=data_dir),
     )
 
 
@@ -162,9 +174,9 @@ def worker(
 
 
 @app.command()
-def migrate(config: ConfigOption = None) -> None:
+def migrate(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
     """Bring the database schema up to date (serve does this on start unless told not to)."""
-    settings = _settings(config)
+    settings = _settings(config, data_dir=data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     async def done(_db: Database) -> None:

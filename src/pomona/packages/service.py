@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio
 import orjson
 from anyio import to_thread
 from sqlalchemy import delete, exists, func, or_, select, update
@@ -201,11 +202,6 @@ class _Partial:
         self.path = path
         self.ingest = ingest
 
-    def append(self, block: bytes) -> None:
-        with self.path.open("ab") as out:
-            out.write(block)
-        self.ingest.update(block)
-
     def truncate(self, size: int) -> None:
         with self.path.open("r+b") as out:
             out.truncate(size)
@@ -220,25 +216,49 @@ async def _receive(
 ) -> int:
     """Append ``chunks`` to ``partial`` in blocks of 1 MiB; more than ``limit`` bytes is 413.
 
-    What was received is written even when the stream breaks off, so that a resumed upload
-    continues from there.
+    Each block is written and hashed on a worker thread while the next one is read from the
+    request, so receiving and hashing overlap (one block in flight: the memory held stays a
+    few MiB per upload whatever its size). What was received is written even when the stream
+    breaks off, so that a resumed upload continues from there.
     """
+    out = await to_thread.run_sync(partial.path.open, "ab")
+
+    def append(parts: list[bytes]) -> None:
+        # One block, not its pieces: each call into hashlib or the file gives up the GIL and
+        # must win it back from the event loop, so fewer, larger calls are faster overall.
+        block = parts[0] if len(parts) == 1 else b"".join(parts)
+        out.write(block)
+        partial.ingest.update(block)
+
+    loop = asyncio.get_running_loop()
     received = 0
-    buffer = bytearray()
+    parts: list[bytes] = []
+    held = 0  # bytes in parts
+    writing: asyncio.Future[None] | None = None
     try:
         async for chunk in chunks:
             received += len(chunk)
             if received > limit:
                 raise ApiError(413, f"the body is longer than the {limit} bytes expected")
-            buffer += chunk
+            parts.append(chunk)
+            held += len(chunk)
             if check is not None:
                 check.update(chunk)
-            if len(buffer) >= CHUNK_SIZE:
-                block, buffer = bytes(buffer), bytearray()
-                await to_thread.run_sync(partial.append, block)
+            if held >= CHUNK_SIZE:
+                if writing is not None:
+                    await writing
+                writing = loop.run_in_executor(None, append, parts)
+                parts, held = [], 0
     finally:
-        if buffer:
-            await to_thread.run_sync(partial.append, bytes(buffer))
+        # Even when the request is cancelled: the file must hold exactly the bytes hashed.
+        with anyio.CancelScope(shield=True):
+            try:
+                if writing is not None:
+                    await writing
+                if parts:
+                    await to_thread.run_sync(append, parts)
+            finally:
+                await to_thread.run_sync(out.close)
     return received
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pomona.audit.service import Who
 from pomona.auth.scopes import Principal
@@ -47,6 +48,29 @@ def principal_of(job: Job) -> Principal:
         frozenset(rights.get("scopes", ())),
         frozenset(titles) if titles is not None else None,
     )
+
+
+async def settle(
+    session: AsyncSession,
+    job_id: str,
+    *,
+    result: dict[str, Any] | None = None,
+    error: ApiError | None = None,
+) -> None:
+    """Record how the job ended, in ``session``: work that writes to the database records its
+    end in its own transaction, so that a task run again after a crash finds the job finished
+    rather than doing the work twice. A job already finished is left as it is."""
+    job = await session.scalar(select(Job).where(Job.job_id == job_id))
+    if job is None or job.status in FINISHED:
+        return
+    job.finished_at = utcnow()
+    if error is None:
+        job.status = "succeeded"
+        job.result = orjson.dumps(result).decode()
+    else:
+        job.status = "failed"
+        job.error_status = error.status
+        job.errors = orjson.dumps([p.as_dict() for p in error.problems]).decode()
 
 
 class JobService:
@@ -105,17 +129,7 @@ class JobService:
         error: ApiError | None = None,
     ) -> None:
         async with self.db.transaction() as session:
-            job = await session.scalar(select(Job).where(Job.job_id == job_id))
-            if job is None:
-                return
-            job.finished_at = utcnow()
-            if error is None:
-                job.status = "succeeded"
-                job.result = orjson.dumps(result).decode()
-            else:
-                job.status = "failed"
-                job.error_status = error.status
-                job.errors = orjson.dumps([p.as_dict() for p in error.problems]).decode()
+            await settle(session, job_id, result=result, error=error)
 
     async def run(
         self,
@@ -147,4 +161,4 @@ class JobService:
         await self.finish(job_id, result=result)
 
 
-__all__ = ["FINISHED", "STATUSES", "JobService", "params_of", "principal_of"]
+__all__ = ["FINISHED", "STATUSES", "JobService", "params_of", "principal_of", "settle"]

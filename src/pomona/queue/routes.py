@@ -5,6 +5,8 @@ Routes that start a job answer with :func:`accepted`: 202, the job, and its ``Lo
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -19,6 +21,8 @@ from pomona.queue.models import Job
 from pomona.titles.validation import format_time
 
 Caller = Annotated[Principal, Depends(principal)]
+log = logging.getLogger("pomona.jobs")
+
 JobIdParam = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[0-9a-f]+$")]
 
 
@@ -67,6 +71,21 @@ def job_out(job: Job) -> JobOut:
         errorStatus=job.error_status,
         errors=[ProblemOut(**p) for p in orjson.loads(job.errors)] if job.errors else None,
     )
+
+
+async def enqueue(request: Request, job: Job, task: Callable[[str], object]) -> None:
+    """Hand ``job`` to the queue through ``task``. When the queue cannot take it (Redis or the
+    queue's database unreachable), the job fails and the request answers 503, rather than
+    leaving a job queued that no worker will ever see."""
+    try:
+        task(job.job_id)
+    except Exception:
+        log.exception("cannot enqueue job %s (%s)", job.job_id, job.kind)
+        error = ApiError(
+            503, "the job queue is unavailable; the server log says why. Try again later"
+        )
+        await jobs(request).finish(job.job_id, error=error)
+        raise error from None
 
 
 def accepted(job: Job, response: Response) -> JobOut:

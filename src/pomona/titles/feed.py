@@ -132,7 +132,8 @@ class FeedCache:
         self._lock = asyncio.Lock()
         self._generation = -1
         self._checked_at = float("-inf")
-        self._invalidations = 0
+        self._invalidations = 0  # writes through this process ...
+        self._reloaded = -1  # ... and how many of them the feed as rendered holds
         self._entries: dict[str, _Entry] = {}
         self._last_deletion: datetime | None = None
         self._software = Rendered(b"[]\n", None)
@@ -183,6 +184,12 @@ class FeedCache:
     async def _fresh(self) -> None:
         if self._clock() - self._checked_at < self._refresh:
             return
+        if self._lock.locked() and self._reloaded == self._invalidations:
+            # Another request is checking the database for other processes' writes: serve the
+            # feed as rendered meanwhile rather than have every request queue behind that query
+            # (measured: the queue put 10-20 ms on the p99 twice a second). Only a write through
+            # this process, which its writer expects to see, makes requests wait for the reload.
+            return
         async with self._lock:
             if self._clock() - self._checked_at < self._refresh:
                 return  # another request refreshed while this one waited
@@ -196,6 +203,7 @@ class FeedCache:
                 log.exception("feed: cannot read the database; serving the feed as last read")
                 self._checked_at = started
                 return
+            self._reloaded = invalidations
             if invalidations == self._invalidations:
                 # A write that finished during the reload may not be in it: check again then.
                 self._checked_at = started

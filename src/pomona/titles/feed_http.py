@@ -1,14 +1,16 @@
-"""The Jamf feed over plain ASGI, ahead of FastAPI's routing.
+"""The Jamf feed over plain ASGI, ahead of everything FastAPI does per request.
 
 Jamf Pro servers poll the feed all day, and its answers are rendered once per change
 (``feed.py``), so the cost of a request is the path it takes to reach them. This handler matches
 the feed's few paths itself and sends header lists prepared once per answer, without the
-framework's per-request work (routing, dependency solving, response objects). Any other request
-goes on to the application. The OpenAPI document describes these paths from ``DOCS`` below.
+framework's per-request work (its telemetry check, error and body-limit middleware, routing,
+dependency solving, response objects): ``app.Pomona`` calls it first. Any other request goes on
+to the application. The OpenAPI document describes these paths from ``DOCS`` below.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ PREVIEW = "/jamf/preview/v1"
 MAX_IDS = 100_000  # characters of /software/{ids}
 ALLOW = "GET, HEAD"
 _JSON = b"application/json"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -62,8 +66,9 @@ class FeedHandler:
     ``/software``, ``/software/{ids}`` and ``/patch/{id}``, each with or without a trailing
     slash (Jamf Pro follows no redirect). Other methods there get 405."""
 
-    def __init__(self, app: ASGIApp, *, preview: bool) -> None:
+    def __init__(self, app: ASGIApp, feed: Callable[[], FeedCache], *, preview: bool) -> None:
         self.app = app
+        self.feed = feed  # the cache is built when the application starts, after this handler
         self.feeds = [(FEED, False), *([(PREVIEW, True)] if preview else [])]
         self.bases = {
             prefix: f'{{"feed": "{prefix.strip("/")}", "software": "software"}}\n'.encode()
@@ -76,7 +81,14 @@ class FeedHandler:
             path: str = scope["path"].removeprefix(scope.get("root_path") or "")
             found = self._match(path) if path.startswith("/jamf/") else None
             if found is not None:
-                await self._serve(scope, send, *found)
+                try:
+                    await self._serve(scope, send, *found)
+                except Exception:
+                    # Only a first read of the database can fail here (later failures serve the
+                    # feed as last read); nothing has been sent yet.
+                    log.exception("feed: cannot answer %s", path)
+                    message = "the feed cannot be read from the database yet; see the server log"
+                    await _error(send, 503, Problem("", message), scope["method"] == "HEAD")
                 return
         await self.app(scope, receive, send)
 
@@ -109,7 +121,7 @@ class FeedHandler:
             body = self.bases[prefix]
             await _send(send, 200, _sized(body), b"" if head else body)
             return
-        cache: FeedCache = scope["app"].state.feed
+        cache = self.feed()
         if kind == "patch":
             rendered = await cache.patch(argument, preview=preview)
             if rendered is None:
@@ -181,14 +193,14 @@ DOCS: list[tuple[str, str, str, str, tuple[str, str, int | None] | None, tuple[i
         None,
         (),
     ),
-    ("/software", "software", "Software", "Every title's summary.", None, ()),
+    ("/software", "software", "Software", "Every title's summary.", None, (503,)),
     (
         "/software/{ids}",
         "software_for",
         "Software For",
         "The summaries of the titles named; unknown ids are left out, as Jamf's own feed does.",
         ("ids", "Comma-separated title ids; unknown ids are left out", MAX_IDS),
-        (422,),
+        (422, 503),
     ),
     (
         "/patch/{title_id}",
@@ -196,7 +208,7 @@ DOCS: list[tuple[str, str, str, str, tuple[str, str, int | None] | None, tuple[i
         "Patch",
         "One title's full definition.",
         ("title_id", "A title id", None),
-        (404,),
+        (404, 503),
     ),
 ]
 

@@ -9,14 +9,15 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pomona.audit.routes import who
 from pomona.auth.scopes import Principal
 from pomona.errors import ApiError, ProblemOut, error_responses
 from pomona.http import require
-from pomona.queue.jobs import params_of, principal_of
+from pomona.queue.jobs import params_of, principal_of, settle
 from pomona.queue.models import Job
-from pomona.queue.routes import ACCEPTED, JobOut, accepted, jobs
+from pomona.queue.routes import ACCEPTED, JobOut, accepted, enqueue, jobs
 from pomona.settings import Settings
 from pomona.titles import importer
 from pomona.titles.archive import spool, stream_file, write_archive
@@ -33,7 +34,7 @@ from pomona.titles.routes import (
     _title_out,
     _titles,
 )
-from pomona.titles.service import Actor, Incoming, Outcome, TitleService, WriteResult
+from pomona.titles.service import Actor, Incoming, Outcome, Then, TitleService, WriteResult
 from pomona.titles.validation import format_time
 
 Reader = Annotated[Principal, Depends(require("titles:read"))]
@@ -391,6 +392,7 @@ async def apply_items(
     policy: str,
     dry_run: bool,
     action: str,
+    then: Then | None = None,
 ) -> list[Outcome]:
     """Check that ``caller`` may write every title, then write them all in one transaction
     (each with its revision and audit record), or none. Requests and jobs both end here."""
@@ -400,7 +402,9 @@ async def apply_items(
         title_id = item.document.get("id") if isinstance(item.document, dict) else None
         if isinstance(title_id, str):
             _may_write(caller, title_id)
-    return await titles.apply_many(items, actor, policy=policy, dry_run=dry_run, action=action)
+    return await titles.apply_many(
+        items, actor, policy=policy, dry_run=dry_run, action=action, then=then
+    )
 
 
 async def restore_items(
@@ -495,7 +499,7 @@ REMOTE_IMPORT = "titles.import-remote"
     "/imports/remote",
     response_model=JobOut,
     status_code=202,
-    responses={**ACCEPTED, **error_responses(400, 401, 403, 413, 422)},
+    responses={**ACCEPTED, **error_responses(400, 401, 403, 413, 422, 503)},
 )
 async def import_remote(
     request: Request, response: Response, caller: Writer, body: RemoteImportIn
@@ -514,14 +518,26 @@ async def import_remote(
     job = await jobs(request).create(
         REMOTE_IMPORT, caller, who(request, caller), body.model_dump(mode="json")
     )
-    request.app.state.tasks.import_remote(job.job_id)
+    await enqueue(request, job, request.app.state.tasks.import_remote)
     return accepted(job, response)
 
 
 async def run_remote_import(titles: TitleService, settings: Settings, job: Job) -> dict[str, Any]:
-    """The work of a ``titles.import-remote`` job: fetch, then write as the token that asked."""
+    """The work of a ``titles.import-remote`` job: fetch, then write as the token that asked.
+
+    The job's result is recorded in the transaction that writes the titles, so a task run
+    again after a crash between the two finds the job finished instead of importing twice
+    (which, with ``copy``, would store second copies)."""
     body = RemoteImportIn.model_validate(params_of(job))
     content = await importer.from_remote(body.url, body.ids, settings)
+
+    def report(outcomes: list[Outcome]) -> dict[str, Any]:
+        out = import_out(outcomes, content.ignored, policy=body.policy, dry_run=body.dryRun)
+        return out.model_dump(mode="json")
+
+    async def finish(session: AsyncSession, outcomes: list[Outcome]) -> None:
+        await settle(session, job.job_id, result=report(outcomes))
+
     outcomes = await apply_items(
         titles,
         principal_of(job),
@@ -530,6 +546,6 @@ async def run_remote_import(titles: TitleService, settings: Settings, job: Job) 
         policy=body.policy,
         dry_run=body.dryRun,
         action="import",
+        then=finish,
     )
-    report = import_out(outcomes, content.ignored, policy=body.policy, dry_run=body.dryRun)
-    return report.model_dump(mode="json")
+    return report(outcomes)

@@ -8,7 +8,7 @@ their rendered feed is stale.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -402,13 +402,16 @@ class TitleService:
         policy: str,
         dry_run: bool,
         action: str,
+        then: Then | None = None,
     ) -> list[Outcome]:
         """Write many titles in one transaction, after every document has passed validation.
 
         ``policy`` says what happens to an id that exists: ``skip`` leaves it, ``replace``
         makes the incoming document current as a new revision (the old one stays in history),
         ``copy`` stores the incoming one beside it under a free id ``<id>-copy[-N]``. Nothing is
-        written if any document is invalid, nor on a dry run.
+        written if any document is invalid, nor on a dry run. ``then`` is called with the
+        outcomes inside the transaction, before it commits (not on a dry run): a job records its
+        end there, so the titles and the job's result are written together or not at all.
         """
         if policy not in POLICIES:
             raise ApiError(
@@ -438,7 +441,7 @@ class TitleService:
         if problems:
             raise Invalid(problems)
         try:
-            return await self._apply(checked_items, seen, actor, policy, dry_run, action, now)
+            return await self._apply(checked_items, seen, actor, policy, dry_run, action, now, then)
         except _Undo as undo:
             return undo.result  # type: ignore[no-any-return]
 
@@ -451,6 +454,7 @@ class TitleService:
         dry_run: bool,
         action: str,
         now: datetime,
+        then: Then | None,
     ) -> list[Outcome]:
         outcomes: list[Outcome] = []
         async with self.db.transaction() as session:
@@ -508,6 +512,8 @@ class TitleService:
                 outcome.database_id = written.database_id
             if dry_run:
                 raise _Undo(outcomes)
+            if then is not None:
+                await then(session, outcomes)
         if not dry_run and any(o.result != "skip" for o in outcomes):
             self._changed()
         return outcomes
@@ -738,6 +744,10 @@ class Outcome:
     revision: int | None = None
     database_id: int | None = None
     warnings: list[Problem] = field(default_factory=list)
+
+
+# Work done inside a bulk write's transaction, with its outcomes (``apply_many``).
+Then = Callable[[AsyncSession, list[Outcome]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
