@@ -260,7 +260,10 @@ async def _reader(
                     fleet.errors.append(f"{path}: {exc!r}")
                     continue
                 fleet.reads += 1
-                if answer.status_code != 200:
+                # A title not there yet (a 404, or absent from /software) is a stale read of
+                # its creation, not an invalid answer: another process may not have it yet.
+                missing = path.endswith(title_id) and answer.status_code == 404
+                if answer.status_code != 200 and not missing:
                     fleet.errors.append(f"{path}: HTTP {answer.status_code}")
                     continue
                 try:
@@ -268,17 +271,19 @@ async def _reader(
                 except ValueError:
                     fleet.invalid.append(f"{path}: not JSON")
                     continue
-                if path.endswith("/software"):
+                if missing:
+                    problem, version = None, None
+                elif path.endswith("/software"):
                     problem = check_software(document)
                     entry = next((i for i in document if i.get("id") == title_id), None)
                     version = entry["currentVersion"] if problem is None and entry else None
                 else:
                     problem = check_patch(document, title_id)
                     version = document["currentVersion"] if problem is None else None
-                if problem is not None or version is None:
-                    fleet.invalid.append(f"{path}: {problem or 'title missing'}")
+                if problem is not None:
+                    fleet.invalid.append(f"{path}: {problem}")
                     continue
-                index = _index(version)
+                index = -1 if version is None else _index(version)
                 if index < seen:
                     fleet.went_back += 1
                 seen = max(seen, index)

@@ -46,8 +46,8 @@ class Settings(BaseSettings):
         ge=1,
         le=64,
         description=(
-            "Processes `pomona serve` runs on its port. One per core lets the Jamf feed use "
-            "every core; each process notices the others' writes within `feed_refresh_seconds`."
+            "Processes `pomona serve` runs on its port. Each process notices the others' "
+            "writes within `feed_refresh_seconds`."
         ),
     )
     data_dir: Path = Field(

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from tusclient import client as tus_client
 
+from pomona.packages.service import WRITE_BLOCK
 from tests.conftest import Server
 from tests.packages.conftest import payload
 
@@ -84,7 +85,7 @@ def test_curl_upload_and_downloads(server: Server, tmp_path: Path) -> None:
 def test_tuspy_upload_resumes_after_interruption(server: Server, tmp_path: Path) -> None:
     token = _token(server)
     auth = {"Authorization": f"Bearer {token}"}
-    data = payload(4 * MiB + 321, seed=41)
+    data = payload(2 * WRITE_BLOCK + MiB + 321, seed=41)
     source = tmp_path / "big.dmg"
     source.write_bytes(data)
 
@@ -103,13 +104,13 @@ def test_tuspy_upload_resumes_after_interruption(server: Server, tmp_path: Path)
         "Tus-Resumable": "1.0.0",
         "Content-Type": "application/offset+octet-stream",
         "Upload-Offset": str(MiB),
-        "Content-Length": str(3 * MiB),
+        "Content-Length": str(2 * WRITE_BLOCK),
     }.items():
         raw.putheader(name, value)
     raw.endheaders()
-    # Half of what was announced, then the line drops: a whole 1 MiB block (written while the
-    # next is read) and a partial one (written when the stream breaks off).
-    sent = MiB + MiB // 2 + 7
+    # Part of what was announced, then the line drops: a whole block (written while the next
+    # is read) and a partial one (written when the stream breaks off).
+    sent = WRITE_BLOCK + MiB // 2 + 7
     raw.send(data[MiB : MiB + sent])
     raw.sock.close()
 
