@@ -10,7 +10,8 @@ from sqlalchemy import Connection, inspect
 from pomona.db import Database
 from pomona.migrations import alembic_config, check, upgrade
 from pomona.models import metadata
-from pomona.titles.service import Actor, TitleService
+from pomona.titles.records import Actor
+from pomona.titles.service import TitleService
 from tests.conftest import fixture_text
 
 

@@ -27,7 +27,7 @@ import orjson
 from pomona.errors import ApiError, Problem
 from pomona.titles.feed import pretty
 from pomona.titles.history import TitleState
-from pomona.titles.service import Exported, Incoming
+from pomona.titles.records import Exported, Incoming
 
 ARCHIVE_FOLDER = "patch_archive"
 META_FOLDER = "pomona"

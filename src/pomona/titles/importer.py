@@ -27,8 +27,8 @@ from pomona.titles.archive import (
     read_json_file,
     spool,
 )
+from pomona.titles.records import Incoming
 from pomona.titles.schemas import ID_PATTERN
-from pomona.titles.service import Incoming
 
 _ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
 

@@ -22,6 +22,7 @@ from pomona.settings import Settings
 from pomona.titles import importer
 from pomona.titles.archive import spool, stream_file, write_archive
 from pomona.titles.history import TitleState
+from pomona.titles.records import Actor, Incoming, Outcome, Then, WriteResult
 from pomona.titles.routes import (
     IfMatch,
     Reason,
@@ -34,7 +35,7 @@ from pomona.titles.routes import (
     _title_out,
     _titles,
 )
-from pomona.titles.service import Actor, Incoming, Outcome, Then, TitleService, WriteResult
+from pomona.titles.service import TitleService
 from pomona.titles.validation import format_time
 
 Reader = Annotated[Principal, Depends(require("titles:read"))]

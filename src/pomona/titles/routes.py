@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pomona.auth.scopes import Principal
 from pomona.errors import ApiError, Problem, ProblemOut, error_responses
 from pomona.http import read_json, require
+from pomona.titles.records import Actor, WriteResult
 from pomona.titles.schemas import ID_PATTERN, Patch, SoftwareTitle
-from pomona.titles.service import Actor, TitleService, WriteResult
+from pomona.titles.service import TitleService
 from pomona.titles.validation import format_time
 
 # -- response models ----------------------------------------------------------------------------

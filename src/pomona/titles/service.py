@@ -8,65 +8,51 @@ their rendered feed is stale.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pomona.audit.service import Who, record
+from pomona.audit.service import record
 from pomona.db import Database, utcnow
 from pomona.errors import ApiError, Conflict, Invalid, NotFound, Problem
 from pomona.titles.history import Diff, TitleState, diff, ea_notice
-from pomona.titles.models import FeedState, Title, TitleRevision
+from pomona.titles.models import Title, TitleRevision
+from pomona.titles.records import (
+    POLICIES,
+    Actor,
+    Exported,
+    Incoming,
+    Outcome,
+    Page,
+    Then,
+    TitleRecord,
+    WriteResult,
+)
+from pomona.titles.rows import (
+    bump_generation,
+    canonical,
+    check_revision,
+    clip,
+    find_revision,
+    find_title,
+    free_copy_id,
+    import_history,
+    jamf_time,
+    moment_after,
+    new_row,
+    next_revision_number,
+    parse_document,
+    revision_dict,
+    title_record,
+    write_tombstone,
+)
 from pomona.titles.schemas import SoftwareTitle
-from pomona.titles.validation import check_definition, format_time, parse_time
+from pomona.titles.validation import check_definition
 from pomona.titles.versions import newest_first
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who makes a change, for the revision record."""
-
-    name: str
-    reason: str | None = None
-    client: str | None = None  # the caller's address, for the audit log
-
-    @property
-    def who(self) -> Who:
-        return Who.of(self.name, self.client)
-
-
-@dataclass(frozen=True, slots=True)
-class TitleRecord:
-    title: SoftwareTitle
-    revision: int
-    created_at: datetime
-    state: TitleState = field(default_factory=TitleState)
-
-
-@dataclass(slots=True)
-class WriteResult:
-    title: SoftwareTitle
-    revision: int
-    created: bool = False
-    warnings: list[Problem] = field(default_factory=list)
-    database_id: int = 0
-    state: TitleState = field(default_factory=TitleState)
-    summary: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    items: list[Title]
-    total: int
-
-
-def canonical(document: dict[str, Any]) -> str:
-    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
 
 
 class TitleService:
@@ -100,7 +86,7 @@ class TitleService:
     async def get(self, title_id: str) -> TitleRecord:
         async with self.db.sessions() as session:
             row = await self._row(session, title_id)
-            return _record(row)
+            return title_record(row)
 
     async def versions(self, title_id: str) -> list[dict[str, Any]]:
         record = await self.get(title_id)
@@ -119,11 +105,11 @@ class TitleService:
 
     async def create(self, raw: Any, actor: Actor, *, strict: bool = False) -> WriteResult:
         async with self.db.transaction() as session:
-            generation = await _bump(session)
+            generation = await bump_generation(session)
             now = utcnow()
             checked = check_definition(raw, now=now, strict=strict)
             title_id = checked.title.id
-            if await _find(session, title_id) is not None:
+            if await find_title(session, title_id) is not None:
                 raise Conflict(
                     f"title '{title_id}' exists; replace it with PUT /api/v1/titles/{title_id}",
                     "/id",
@@ -131,7 +117,7 @@ class TitleService:
             summary = f"created with {_count(checked.title)}"
             result = await self._store(
                 session,
-                _new_row(title_id, now),
+                new_row(title_id, now),
                 checked.title,
                 now,
                 generation,
@@ -154,10 +140,10 @@ class TitleService:
         if_revision: int | None = None,
     ) -> WriteResult:
         async with self.db.transaction() as session:
-            generation = await _bump(session)
+            generation = await bump_generation(session)
             row = await self._row(session, title_id)
-            _check_revision(row, if_revision)
-            now = _moment_after(row.last_modified)
+            check_revision(row, if_revision)
+            now = moment_after(row.last_modified)
             checked = check_definition(raw, now=now, strict=strict)
             if checked.title.id != title_id:
                 raise Invalid(
@@ -182,10 +168,10 @@ class TitleService:
 
     async def delete(self, title_id: str, actor: Actor, *, if_revision: int | None = None) -> None:
         async with self.db.transaction() as session:
-            await _bump(session)
+            await bump_generation(session)
             row = await self._row(session, title_id)
-            _check_revision(row, if_revision)
-            await _tombstone(session, row, actor)
+            check_revision(row, if_revision)
+            await write_tombstone(session, row, actor)
         self._changed()
 
     # -- writes of single versions ---------------------------------------------------------------
@@ -340,17 +326,17 @@ class TitleService:
 
     async def revision(self, title_id: str, number: int) -> TitleRevision:
         async with self.db.sessions() as session:
-            return await _revision(session, title_id, number)
+            return await find_revision(session, title_id, number)
 
     async def diff(self, title_id: str, old: int, new: int) -> Diff:
         """What changed from revision ``old`` to revision ``new`` (either order works)."""
         async with self.db.sessions() as session:
-            before = await _revision(session, title_id, old, "from")
-            after = await _revision(session, title_id, new, "to")
+            before = await find_revision(session, title_id, old, "from")
+            after = await find_revision(session, title_id, new, "to")
         return diff(
-            _document(before.document),
+            parse_document(before.document),
             TitleState.load(before.state),
-            _document(after.document),
+            parse_document(after.document),
             TitleState.load(after.state),
         )
 
@@ -362,20 +348,20 @@ class TitleService:
         Rolling back to a revision of a deleted title brings the title back.
         """
         async with self.db.transaction() as session:
-            generation = await _bump(session)
-            target = await _revision(session, title_id, number, "revision")
+            generation = await bump_generation(session)
+            target = await find_revision(session, title_id, number, "revision")
             if target.document is None:
                 raise Conflict(
                     f"revision {number} of '{title_id}' is its deletion; roll back to a revision "
                     "before it",
                     "/revision",
                 )
-            row = await _find(session, title_id)
+            row = await find_title(session, title_id)
             if row is not None:
-                _check_revision(row, if_revision)
-                now = _moment_after(row.last_modified)
+                check_revision(row, if_revision)
+                now = moment_after(row.last_modified)
             else:
-                row, now = _new_row(title_id, utcnow()), utcnow()
+                row, now = new_row(title_id, utcnow()), utcnow()
             checked = check_definition(orjson.loads(target.document), now=now)
             result = await self._store(
                 session,
@@ -458,7 +444,7 @@ class TitleService:
     ) -> list[Outcome]:
         outcomes: list[Outcome] = []
         async with self.db.transaction() as session:
-            generation = await _bump(session)
+            generation = await bump_generation(session)
             existing = (
                 set(
                     await session.scalars(
@@ -477,7 +463,7 @@ class TitleService:
                         outcomes.append(outcome)
                         continue
                     if policy == "copy":
-                        outcome.id = await _free_id(session, title.id, taken)
+                        outcome.id = await free_copy_id(session, title.id, taken)
                         title = title.model_copy(update={"id": outcome.id})
                         outcome.result = "copy"
                     else:
@@ -486,15 +472,15 @@ class TitleService:
                 outcomes.append(outcome)
                 if dry_run:
                     continue
-                row = await _find(session, outcome.id)
-                moment = now if row is None else _moment_after(row.last_modified)
+                row = await find_title(session, outcome.id)
+                moment = now if row is None else moment_after(row.last_modified)
                 if moment != now:
-                    title = title.model_copy(update={"lastModified": _jamf_time(moment)})
+                    title = title.model_copy(update={"lastModified": jamf_time(moment)})
                 if row is None:
-                    row = _new_row(outcome.id, moment)
+                    row = new_row(outcome.id, moment)
                 history_written = False
                 if item.history and outcome.result == "create":
-                    history_written = await _import_history(session, outcome.id, item.history)
+                    history_written = await import_history(session, outcome.id, item.history)
                 written = await self._store(
                     session,
                     row,
@@ -554,7 +540,7 @@ class TitleService:
         """Change the state or the version order under the write lock; a no-op writes nothing."""
         try:
             async with self.db.transaction() as session:
-                generation = await _bump(session)
+                generation = await bump_generation(session)
                 row = await self._row(session, title_id)
                 document = orjson.loads(row.document)
                 old_state = TitleState.load(row.state)
@@ -562,14 +548,14 @@ class TitleService:
                 state, action = change(document, old_state)
                 if state == old_state and [p["version"] for p in document["patches"]] == order:
                     unchanged = WriteResult(
-                        _record(row).title,
+                        title_record(row).title,
                         row.revision,
                         database_id=row.pk,
                         state=state,
                         summary="no change",
                     )
                     raise _Undo(unchanged)  # nothing to write: not even the generation bump
-                now = _moment_after(row.last_modified)
+                now = moment_after(row.last_modified)
                 del document["currentVersion"]
                 checked = check_definition(document, now=now)
                 result = await self._store(
@@ -594,7 +580,7 @@ class TitleService:
         Problems inside the edited version are reported relative to the version's own body.
         """
         async with self.db.transaction() as session:
-            generation = await _bump(session)
+            generation = await bump_generation(session)
             row = await self._row(session, title_id)
             document = orjson.loads(row.document)
             # The server recomputes currentVersion; leaving it out keeps a warning about a changed
@@ -602,7 +588,7 @@ class TitleService:
             # is a valid time, so it passes without a warning and is then replaced.
             del document["currentVersion"]
             index, summary = edit(document["patches"])
-            now = _moment_after(row.last_modified)
+            now = moment_after(row.last_modified)
             try:
                 checked = check_definition(document, now=now, strict=strict)
             except Invalid as exc:
@@ -669,14 +655,14 @@ class TitleService:
         row.current_version = title.currentVersion
         # The revision is the number of this change in the id's whole history, so it never
         # repeats, even for a title deleted and created again: an old ETag can never match.
-        number = await _next_number(session, title.id)
+        number = await next_revision_number(session, title.id)
         row.last_modified = now
         row.revision = number
         row.generation = generation
         row.document = text
         row.state = new_state.dump()
         session.add(row)
-        line = _clip(line)
+        line = clip(line)
         session.add(
             TitleRevision(
                 title_id=title.id,
@@ -702,7 +688,7 @@ class TitleService:
         )
 
     async def _row(self, session: AsyncSession, title_id: str) -> Title:
-        row = await _find(session, title_id)
+        row = await find_title(session, title_id)
         if row is None:
             raise NotFound(
                 f"no title '{title_id}'; create it with POST /api/v1/titles, "
@@ -715,107 +701,12 @@ class TitleService:
             self._on_change()
 
 
-POLICIES = ("skip", "replace", "copy")
-
-
 class _Undo(Exception):
     """Leave a transaction without writing anything, carrying the answer out of it."""
 
     def __init__(self, result: Any) -> None:
         super().__init__()
         self.result = result
-
-
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    """One document to restore or import, and where it came from (for error paths)."""
-
-    source: str
-    document: Any
-    state: TitleState | None = None
-    history: list[dict[str, Any]] | None = None
-
-
-@dataclass(slots=True)
-class Outcome:
-    source: str
-    id: str
-    result: str  # create, replace, copy or skip
-    revision: int | None = None
-    database_id: int | None = None
-    warnings: list[Problem] = field(default_factory=list)
-
-
-# Work done inside a bulk write's transaction, with its outcomes (``apply_many``).
-Then = Callable[[AsyncSession, list[Outcome]], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Exported:
-    id: str
-    document: dict[str, Any]
-    state: TitleState
-    revision: int
-    history: list[dict[str, Any]]
-
-
-def revision_dict(revision: TitleRevision) -> dict[str, Any]:
-    """A revision as backups keep it."""
-    return {
-        "number": revision.number,
-        "action": revision.action,
-        "summary": revision.summary,
-        "actor": revision.actor,
-        "reason": revision.reason,
-        "createdAt": format_time(revision.created_at),
-        "definition": _document(revision.document),
-        "state": TitleState.load(revision.state).as_dict() if revision.document else None,
-    }
-
-
-async def _find(session: AsyncSession, title_id: str) -> Title | None:
-    return await session.scalar(select(Title).where(Title.title_id == title_id))
-
-
-async def _bump(session: AsyncSession) -> int:
-    await session.execute(
-        update(FeedState).where(FeedState.pk == 1).values(generation=FeedState.generation + 1)
-    )
-    generation = await session.scalar(select(FeedState.generation).where(FeedState.pk == 1))
-    assert generation is not None, "feed_state is seeded by the first migration"
-    return generation
-
-
-async def _next_number(session: AsyncSession, title_id: str) -> int:
-    # Numbering continues across a delete, so a re-created title keeps one unbroken history.
-    current = await session.scalar(
-        select(func.max(TitleRevision.number)).where(TitleRevision.title_id == title_id)
-    )
-    return (current or 0) + 1
-
-
-def _moment_after(previous: datetime) -> datetime:
-    """Now, or a second after ``previous`` if that is not earlier.
-
-    Times are kept to the second (Jamf's format), so two writes within one second would show the
-    same ``lastModified``; a client comparing it would miss the second write.
-    """
-    now = utcnow()
-    return now if now > previous else previous + timedelta(seconds=1)
-
-
-def _record(row: Title) -> TitleRecord:
-    title = SoftwareTitle.model_validate(orjson.loads(row.document), strict=False)
-    return TitleRecord(title, row.revision, row.created_at)
-
-
-def _check_revision(row: Title, if_revision: int | None) -> None:
-    if if_revision is not None and if_revision != row.revision:
-        raise ApiError(
-            412,
-            f"'{row.title_id}' is at revision {row.revision}, not {if_revision}; "
-            "fetch it again and reapply your change",
-        )
 
 
 def _count(title: SoftwareTitle) -> str:
@@ -851,101 +742,3 @@ def _relocate(problems: Sequence[Problem], index: int) -> list[Problem]:
         else:
             out.append(problem)
     return out
-
-
-def _new_row(title_id: str, now: datetime) -> Title:
-    return Title(title_id=title_id, created_at=now, revision=0)
-
-
-def _document(text: str | None) -> dict[str, Any] | None:
-    return orjson.loads(text) if text is not None else None
-
-
-def _jamf_time(moment: datetime) -> str:
-    return format_time(moment)
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= 1024 else text[:1023] + "…"
-
-
-async def _tombstone(session: AsyncSession, row: Title, actor: Actor) -> None:
-    now = _moment_after(row.last_modified)
-    session.add(
-        TitleRevision(
-            title_id=row.title_id,
-            number=await _next_number(session, row.title_id),
-            action="delete",
-            summary="deleted",
-            actor=actor.name,
-            reason=actor.reason,
-            created_at=now,
-            document=None,
-            state=None,
-        )
-    )
-    await record(session, actor.who, "title.delete", f"title:{row.title_id}", "deleted", at=now)
-    await session.delete(row)
-
-
-async def _revision(
-    session: AsyncSession, title_id: str, number: int, parameter: str | None = None
-) -> TitleRevision:
-    found = await session.scalar(
-        select(TitleRevision).where(
-            TitleRevision.title_id == title_id, TitleRevision.number == number
-        )
-    )
-    if found is None:
-        message = (
-            f"'{title_id}' has no revision {number}; list its revisions with "
-            f"GET /api/v1/titles/{title_id}/history"
-        )
-        if parameter is None:
-            raise NotFound(message)
-        raise ApiError(404, [Problem(f"/{parameter}", message, "query")])
-    return found
-
-
-async def _free_id(session: AsyncSession, base: str, taken: set[str]) -> str:
-    """``<base>-copy``, then ``<base>-copy-2``...: the first id neither stored nor planned."""
-    for n in range(1, 10_000):
-        suffix = "-copy" if n == 1 else f"-copy-{n}"
-        candidate = base[: 255 - len(suffix)] + suffix
-        if candidate not in taken and await _find(session, candidate) is None:
-            return candidate
-    raise Conflict(f"no free id for a copy of '{base}'; delete old copies first")
-
-
-async def _import_history(
-    session: AsyncSession, title_id: str, history: list[dict[str, Any]]
-) -> bool:
-    """Keep an archived history as it was, for an id this server never had; else nothing."""
-    if await _next_number(session, title_id) != 1:
-        return False
-    for item in history:
-        created = parse_time(str(item.get("createdAt", "")))
-        definition = item.get("definition")
-        state = item.get("state")
-        session.add(
-            TitleRevision(
-                title_id=title_id,
-                number=int(item["number"]),
-                action=str(item.get("action", "restore"))[:32],
-                summary=_clip(str(item.get("summary", ""))),
-                actor=str(item.get("actor", "unknown"))[:255],
-                reason=item.get("reason") if isinstance(item.get("reason"), str) else None,
-                created_at=created[0] if created else utcnow(),
-                document=canonical(definition) if isinstance(definition, dict) else None,
-                state=(
-                    TitleState(
-                        bool(state.get("enabled", True)),
-                        tuple(str(v) for v in state.get("disabledVersions", [])),
-                    ).dump()
-                    if isinstance(state, dict)
-                    else None
-                ),
-            )
-        )
-    await session.flush()
-    return True
