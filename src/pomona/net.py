@@ -110,7 +110,10 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return list(seen.values())
 
 
-async def _checked(url: str, policy: FetchPolicy) -> tuple[str, str, IPAddress]:
+async def check_url(url: str, policy: FetchPolicy) -> tuple[str, str, IPAddress]:
+    """The host, scheme and checked address ``fetch`` would connect to for ``url``, or
+    ``FetchError`` when the policy refuses it: requests check an address before they queue work
+    that will fetch from it."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(f"'{url}' is not an http or https URL")
@@ -136,7 +139,7 @@ async def fetch(url: str, policy: FetchPolicy, *, accept: str = "application/jso
     """GET ``url`` within the policy's limits; the body, or ``FetchError``."""
     deadline = time.monotonic() + policy.timeout
     for _hop in range(policy.max_redirects + 1):
-        host, scheme, address = await _checked(url, policy)
+        host, scheme, address = await check_url(url, policy)
         parts = urlsplit(url)
         shown = f"[{address}]" if address.version == 6 else str(address)
         port = f":{parts.port}" if parts.port else ""

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from pomona.errors import ApiError, Problem
-from pomona.net import FetchError, FetchPolicy, _checked, fetch
+from pomona.net import FetchError, FetchPolicy, check_url, fetch
 from pomona.settings import Settings
 from pomona.titles.archive import (
     ArchiveContent,
@@ -194,7 +194,7 @@ async def check_remote(base: str, ids: list[str] | None, settings: Settings) -> 
     a job that fails later."""
     if ids is not None:
         _check_ids(ids, settings)
-    await _checked(f"{base.rstrip('/')}/software", fetch_policy(settings))
+    await check_url(f"{base.rstrip('/')}/software", fetch_policy(settings))
 
 
 async def from_remote(
