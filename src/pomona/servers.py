@@ -3,7 +3,7 @@
 Both serve the same application built by ``create_app``. granian is the default because it
 parses HTTP in Rust and, for package downloads, sends files without passing their bytes through
 Python (the ASGI ``pathsend`` extension): measured on two cores, it serves the small Jamf feed
-answers about 1.5 times as fast as uvicorn (``docs/performance.md``).
+answers about 1.3 times as fast as uvicorn (``docs/performance.md``).
 
 One uvicorn process runs the application built here, with the settings as given. Otherwise
 (several processes, or granian, which always runs the application in worker processes) each

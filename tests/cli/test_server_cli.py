@@ -63,8 +63,8 @@ def _descendants(pid: int) -> list[int]:
 
 @pytest.mark.parametrize("kind", ["granian", "uvicorn"])
 def test_serve_runs_several_worker_processes_on_one_port(tmp_path: Path, kind: str) -> None:
-    """``--workers 2``: one migration, two processes answering, and a write made through one
-    served by both within ``feed_refresh_seconds``."""
+    """``--workers 2``: the parent migrates, two processes answer, and a write made through one
+    is served by both within ``feed_refresh_seconds``."""
     with serving(tmp_path, "--workers", "2", "--server", kind) as server:
         workers = [p for p in _descendants(server.process.pid) if _is_pomona(p)]
         assert len(workers) >= 2, workers

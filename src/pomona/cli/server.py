@@ -112,7 +112,7 @@ def serve(
     data_dir: DataDirOption = None,
     workers: Annotated[
         int | None,
-        typer.Option(min=1, max=64, help="Server processes; one per core [default: 1]"),
+        typer.Option(min=1, max=64, help="Server processes on the one port [default: 1]"),
     ] = None,
     server: Annotated[
         str | None, typer.Option(help="HTTP server: granian or uvicorn [default: granian]")
