@@ -153,7 +153,7 @@ async def make_token(
     app: FastAPI, name: str, *scopes: str, titles: list[str] | None = None
 ) -> dict[str, str]:
     """Authorization headers for a new token."""
-    _, secret = await app.state.tokens.create(name, list(scopes), titles=titles)
+    _, secret = await app.state.services.tokens.create(name, list(scopes), titles=titles)
     return {"Authorization": f"Bearer {secret}"}
 
 

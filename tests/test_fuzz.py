@@ -51,7 +51,7 @@ CHECKS = [
 async def _prepare(app: FastAPI) -> str:
     """Start the app on its own loop, create an admin token, store the example; the secret."""
     async with app.router.lifespan_context(app):
-        _, secret = await app.state.tokens.create("fuzz", ["admin"])
+        _, secret = await app.state.services.tokens.create("fuzz", ["admin"])
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://pomona.test") as http:
             created = await http.post(

@@ -18,11 +18,10 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from pomona import __version__
 from pomona.audit import routes as audit_routes
-from pomona.audit.service import AuditService
-from pomona.auth.service import TokenService
+from pomona.container import build_services
 from pomona.db import Database
-from pomona.errors import ERROR_DESCRIPTIONS, ErrorsOut
-from pomona.http import ORJSONResponse, install_error_handlers
+from pomona.errors_http import ERROR_DESCRIPTIONS, ErrorsOut, install_error_handlers
+from pomona.http import ORJSONResponse
 from pomona.migrations import upgrade
 from pomona.packages import routes as packages_routes
 from pomona.queue import routes as queue_routes
@@ -34,7 +33,6 @@ from pomona.titles import routes as titles_routes
 from pomona.titles.feed import FeedCache
 from pomona.titles.feed_http import FeedHandler, openapi_paths
 from pomona.titles.schemas import Patch, SoftwareTitle
-from pomona.titles.service import TitleService
 
 DESCRIPTION = """
 Pomona serves patch definitions to Jamf Pro as an External Patch Source and manages them.
@@ -77,13 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await upgrade(db, settings=settings)
         feed = FeedCache(db, refresh_seconds=settings.feed_refresh_seconds)
         tasks = build_queue(settings, on_titles_change=feed.invalidate)
-        app.state.tasks = tasks
-        app.state.db = db
         app.state.feed = feed
-        app.state.titles = TitleService(db, on_change=feed.invalidate)
-        app.state.tokens = TokenService(db)
-        app.state.audit = AuditService(db)
-        app.state.packages = packages_routes.create_service(db, settings, tasks.finalise)
+        app.state.services = build_services(settings, db, tasks, on_titles_change=feed.invalidate)
         if settings.queue_embedded_workers:
             tasks.queue.start(settings.queue_embedded_workers)
         try:

@@ -1,17 +1,21 @@
-"""Problems and the error answer every endpoint shares: ``{"errors": [{"path", "message"}]}``.
+"""Domain errors: what went wrong, located, with a stable code, and nothing of HTTP.
 
-A ``path`` is a JSON pointer (RFC 6901) into the part of the request named by ``location``
-(``body``, ``query``, ``path`` or ``header``), so a client can tell ``/limit`` in the query string
-from a ``limit`` key in the body.
+Services raise these; they carry no status code and name no URL, so the API, the CLI's
+server-side commands, the job runner and the web UI can each answer them in their own terms.
+The HTTP layer maps each *kind* to a status in one table (:mod:`pomona.errors_http`).
+
+A problem's ``path`` is a JSON pointer (RFC 6901) into the part of the input named by
+``location`` (``body``, ``query``, ``path`` or ``header``), so a client can tell ``/limit`` in
+the query string from a ``limit`` key in the body. Its ``code`` is machine-readable and stable
+(``title_not_found``, ``invalid``...): clients decide what to say next from it, never from the
+message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
-
-from pydantic import BaseModel, Field
+from dataclasses import dataclass, replace
+from typing import ClassVar, Literal
 
 Location = Literal["body", "query", "path", "header"]
 
@@ -28,68 +32,134 @@ class Problem:
     path: str
     message: str
     location: Location = "body"
+    code: str | None = None
 
     def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message, "location": self.location}
+        found = {"path": self.path, "message": self.message, "location": self.location}
+        if self.code is not None:
+            found["code"] = self.code
+        return found
 
 
-class ApiError(Exception):
-    """An error the API answers with a 4xx status and the list of problems."""
+class DomainError(Exception):
+    """Something a caller asked for that cannot be done, with every problem found.
+
+    ``kind`` names the class of failure (the HTTP layer's table turns it into a status);
+    ``code`` is the stable name of this failure, ``kind`` unless a more precise one is given.
+    Every problem carries a code: its own, or the error's.
+    """
+
+    kind: ClassVar[str] = "internal"
 
     def __init__(
         self,
-        status: int,
         problems: Sequence[Problem] | str,
         path: str = "",
         location: Location = "body",
+        *,
+        code: str | None = None,
     ) -> None:
+        self.code = code or self.kind
         if isinstance(problems, str):
             problems = [Problem(path, problems, location)]
-        self.status = status
-        self.problems = list(problems)
+        self.problems = [p if p.code else replace(p, code=self.code) for p in problems]
         super().__init__("; ".join(f"{p.path or '/'}: {p.message}" for p in self.problems))
 
 
-class NotFound(ApiError):
-    def __init__(self, message: str, path: str = "") -> None:
-        super().__init__(404, message, path)
+class BadRequest(DomainError):
+    """The input cannot be read at all (not JSON, an empty body, a malformed header)."""
+
+    kind = "bad_request"
 
 
-class Conflict(ApiError):
-    def __init__(self, message: str, path: str = "") -> None:
-        super().__init__(409, message, path)
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that are unknown, revoked or expired."""
+
+    kind = "unauthenticated"
 
 
-class Invalid(ApiError):
-    def __init__(self, problems: Sequence[Problem] | str, path: str = "") -> None:
-        super().__init__(422, problems, path)
+class Forbidden(DomainError):
+    """The caller is known but may not do this."""
+
+    kind = "forbidden"
 
 
-# Response models, so that the OpenAPI document describes the error answer of every endpoint.
-class ProblemOut(BaseModel):
-    path: str = Field(description="JSON pointer to the offending value; empty for the whole body")
-    message: str
-    location: Location = Field("body", description="The part of the request the path points into")
+class NotFound(DomainError):
+    kind = "not_found"
 
 
-class ErrorsOut(BaseModel):
-    errors: list[ProblemOut]
+class NotAllowed(DomainError):
+    """The resource exists but does not take this operation."""
+
+    kind = "not_allowed"
 
 
-ERROR_DESCRIPTIONS = {
-    400: "The request could not be read",
-    401: "No valid token was given",
-    403: "The token does not allow this",
-    404: "Not found",
-    409: "Conflicts with the current state",
-    412: "A precondition (If-Match or a protocol header) did not hold",
-    413: "The body is larger than the server accepts",
-    415: "Unsupported content type",
-    422: "The input is invalid; every problem is listed",
-    503: "Something the server needs (the database, the job queue) is unavailable; try again",
+class Conflict(DomainError):
+    """The request contradicts the current state (the title exists, the name is taken)."""
+
+    kind = "conflict"
+
+
+class Gone(DomainError):
+    """It existed and does no more (an expired upload)."""
+
+    kind = "gone"
+
+
+class PreconditionFailed(DomainError):
+    """A condition the caller set (a revision to match, a protocol version) does not hold."""
+
+    kind = "precondition_failed"
+
+
+class TooLarge(DomainError):
+    kind = "too_large"
+
+
+class UnsupportedMedia(DomainError):
+    kind = "unsupported_media"
+
+
+class Invalid(DomainError):
+    """The input was read and is wrong; every problem is listed and located."""
+
+    kind = "invalid"
+
+
+class ChecksumMismatch(DomainError):
+    """Data arrived, but does not match the checksum the caller sent with it."""
+
+    kind = "checksum_mismatch"
+
+
+class Unavailable(DomainError):
+    """Something the server needs (the database, the job queue, another host) is away."""
+
+    kind = "unavailable"
+
+
+class Internal(DomainError):
+    """A failure of the server itself; the log has the details."""
+
+    kind = "internal"
+
+
+KINDS: dict[str, type[DomainError]] = {
+    cls.kind: cls
+    for cls in (
+        BadRequest,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+        NotAllowed,
+        Conflict,
+        Gone,
+        PreconditionFailed,
+        TooLarge,
+        UnsupportedMedia,
+        Invalid,
+        ChecksumMismatch,
+        Unavailable,
+        Internal,
+    )
 }
-
-
-def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI ``responses`` entries for the given error statuses."""
-    return {s: {"model": ErrorsOut, "description": ERROR_DESCRIPTIONS[s]} for s in statuses}

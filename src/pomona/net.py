@@ -21,17 +21,17 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from pomona.errors import ApiError, Problem
+from pomona.errors import Invalid, Problem
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class FetchError(ApiError):
+class FetchError(Invalid):
     """The remote could not be fetched; the message says why and what to do."""
 
-    def __init__(self, message: str, path: str = "/url", status: int = 422) -> None:
-        super().__init__(status, [Problem(path, message)])
+    def __init__(self, message: str, path: str = "/url") -> None:
+        super().__init__([Problem(path, message)], code="fetch_failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +148,7 @@ async def fetch(url: str, policy: FetchPolicy, *, accept: str = "application/jso
         extensions = {"sni_hostname": host} if scheme == "https" else {}
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise FetchError(f"{url} did not answer within {policy.timeout:g} s", status=422)
+            raise FetchError(f"{url} did not answer within {policy.timeout:g} s")
         try:
             async with (
                 httpx.AsyncClient(timeout=remaining, follow_redirects=False) as client,

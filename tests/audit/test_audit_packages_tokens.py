@@ -111,12 +111,16 @@ async def test_scrub_quarantine_is_audited_as_the_system(
     assert (
         await client.put("/api/v1/packages/Rot.pkg", content=data, headers=admin)
     ).status_code == 201
-    path = app.state.packages.storage.local_path(blob_key(hashlib.sha256(data).hexdigest()))
+    path = app.state.services.packages.storage.local_path(
+        blob_key(hashlib.sha256(data).hexdigest())
+    )
     with path.open("r+b") as stored:
         stored.write(bytes([data[0] ^ 0xFF]))
 
-    await app.state.packages.scrub()
-    await app.state.packages.scrub()  # already quarantined: not checked, not recorded again
+    await app.state.services.packages.scrub()
+    await (
+        app.state.services.packages.scrub()
+    )  # already quarantined: not checked, not recorded again
 
     entries = await _log(client, admin, action="package.quarantine")
     assert len(entries) == 1

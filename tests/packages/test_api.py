@@ -104,7 +104,7 @@ async def test_same_content_stored_once_and_replace(
     assert again.status_code == 200
     assert again.json()["outcome"] == "unchanged"
     assert (await put(client, admin, "copy.pkg", first)).status_code == 201
-    storage = app.state.packages.storage
+    storage = app.state.services.packages.storage
     assert len(list(storage.list("blobs/"))) == 1  # two names, one copy of the bytes
 
     refused = await put(client, admin, "a.pkg", second)
@@ -117,11 +117,11 @@ async def test_same_content_stored_once_and_replace(
     assert (await client.get("/Packages/a.pkg")).content == second
     assert len(list(storage.list("blobs/"))) == 2  # the old content stays in the history
 
-    events = [(e.kind, e.filename) for e in await app.state.packages.events()]
+    events = [(e.kind, e.filename) for e in await app.state.services.packages.events()]
     assert events == [("uploaded", "a.pkg"), ("uploaded", "copy.pkg"), ("replaced", "a.pkg")]
 
     # Cleanup keeps history within retention, then drops it once the retention has passed.
-    service = app.state.packages
+    service = app.state.services.packages
     assert (await service.cleanup()).blobs == 0
     later = utcnow() + timedelta(days=service.settings.package_history_days + 1)
     report = await service.cleanup(now=later)
@@ -159,8 +159,8 @@ async def test_filename_attacks_refused(
     answer = await client.put(f"/api/v1/packages/{name}", content=b"x", headers=admin)
     assert 400 <= answer.status_code < 500, answer.text
     assert answer.json()["errors"]
-    assert list(app.state.packages.storage.list()) == []
-    assert list(app.state.packages.upload_dir.iterdir()) == []
+    assert list(app.state.services.packages.storage.list()) == []
+    assert list(app.state.services.packages.upload_dir.iterdir()) == []
 
 
 async def test_records_api(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
@@ -238,7 +238,7 @@ async def test_size_limit_and_declared_length(
         },
     )
     assert tus.status_code == 413
-    assert list(app.state.packages.upload_dir.iterdir()) == []
+    assert list(app.state.services.packages.upload_dir.iterdir()) == []
 
 
 def _metadata(**values: str) -> str:
@@ -321,7 +321,7 @@ async def test_tus_protocol(app: FastAPI, client: httpx.AsyncClient, admin: dict
     assert unknown.status_code == 400
 
     # The process "restarts": the live hash state is gone and is rebuilt from the partial file.
-    app.state.packages._live.clear()
+    app.state.services.packages._live.clear()
     assert (await client.get("/Packages/t.pkg")).status_code == 404  # not visible before the end
     last = await client.patch(
         url, content=data[2 * MiB :], headers={**patch_headers, "Upload-Offset": str(2 * MiB)}
@@ -337,7 +337,7 @@ async def test_tus_protocol(app: FastAPI, client: httpx.AsyncClient, admin: dict
         hashlib.sha256(data[i : i + MiB]).hexdigest() for i in range(0, len(data), MiB)
     ]
     assert (await client.head(url, headers={**TUS, **admin})).status_code == 404
-    assert list(app.state.packages.upload_dir.iterdir()) == []
+    assert list(app.state.services.packages.upload_dir.iterdir()) == []
 
     # Termination.
     other = await client.post(
@@ -380,7 +380,7 @@ async def test_stale_uploads_cleaned(
             "Upload-Offset": "0",
         },
     )
-    service = app.state.packages
+    service = app.state.services.packages
     assert (await service.cleanup()).uploads == 0
     async with service.db.transaction() as session:
         await session.execute(

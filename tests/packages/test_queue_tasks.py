@@ -22,12 +22,12 @@ async def test_scrub_quarantines_changed_bytes(
         assert (
             await client.put(f"/api/v1/packages/{name}", content=data, headers=admin)
         ).status_code == 201
-    path = app.state.packages.storage.local_path(blob_key(hashlib.sha256(bad).hexdigest()))
+    path = app.state.services.packages.storage.local_path(blob_key(hashlib.sha256(bad).hexdigest()))
     with path.open("r+b") as stored:  # one flipped byte, as a failing disk would
         stored.seek(1234)
         stored.write(bytes([bad[1234] ^ 0xFF]))
 
-    report = app.state.tasks.scrub().get(blocking=True, timeout=60)
+    report = app.state.services.tasks.scrub().get(blocking=True, timeout=60)
     assert report["checked"] == 2
     assert [q["sha256"] for q in report["quarantined"]] == [hashlib.sha256(bad).hexdigest()]
 
@@ -40,7 +40,7 @@ async def test_scrub_quarantines_changed_bytes(
     assert healthy["quarantined"] is None
     assert healthy["verifiedAt"] is not None
     assert (await client.get("/Packages/good.pkg")).content == good
-    kinds = [e.kind for e in await app.state.packages.events("bad.pkg")]
+    kinds = [e.kind for e in await app.state.services.packages.events("bad.pkg")]
     assert kinds[-1] == "quarantined"
 
     # Uploading the right content again restores the package.
@@ -60,6 +60,6 @@ async def test_s3_upload_is_stored_by_a_task(build: Any, s3_endpoint: str, s3_bu
     record = await until_published(client, "late.pkg", admin)
     assert record["sha256"] == hashlib.sha256(data).hexdigest()
     assert (await client.get("/Packages/late.pkg")).content == data
-    assert list(app.state.packages.upload_dir.iterdir()) == []
+    assert list(app.state.services.packages.upload_dir.iterdir()) == []
     # Finalising again (a retried task) changes nothing.
-    assert await app.state.packages.finalise("0" * 32) is None
+    assert await app.state.services.packages.finalise("0" * 32) is None

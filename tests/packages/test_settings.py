@@ -30,11 +30,11 @@ async def test_s3_proxied_downloads(build: Any, s3_endpoint: str, s3_bucket: str
     put = await client.put("/api/v1/packages/s3.pkg", content=data, headers=admin)
     assert put.status_code == 202, put.text  # verified; stored in the bucket by a task
     await until_published(client, "s3.pkg", admin)
-    keys = [i.key for i in app.state.packages.storage.list()]
+    keys = [i.key for i in app.state.services.packages.storage.list()]
     assert keys == [
         f"blobs/{hashlib.sha256(data).hexdigest()[:2]}/{hashlib.sha256(data).hexdigest()}"
     ]
-    assert list(app.state.packages.upload_dir.iterdir()) == []  # no copy left behind
+    assert list(app.state.services.packages.upload_dir.iterdir()) == []  # no copy left behind
     full = await client.get("/Packages/s3.pkg")
     assert full.status_code == 200
     assert full.content == data

@@ -32,7 +32,7 @@ async def create(
 
 
 async def revisions(app: FastAPI, title_id: str) -> list[TitleRevision]:
-    async with app.state.db.sessions() as session:
+    async with app.state.services.db.sessions() as session:
         rows = await session.scalars(
             select(TitleRevision)
             .where(TitleRevision.title_id == title_id)

@@ -444,7 +444,7 @@ async def test_kept_software_for_answers_stay_within_their_byte_limit(
     one = await app.state.feed.software_for(["A"])  # every one-title answer is this long
     size = len(one.body) + 1  # the body and the id
     # Room for two one-title answers, not three.
-    cache = FeedCache(app.state.db, refresh_seconds=60, chosen_bytes=2 * size + size // 2)
+    cache = FeedCache(app.state.services.db, refresh_seconds=60, chosen_bytes=2 * size + size // 2)
     a = await cache.software_for(["A"])
 
     b = await cache.software_for(["B"])

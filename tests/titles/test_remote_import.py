@@ -191,7 +191,7 @@ async def test_refused_addresses_are_refused_at_once(
     [problem] = answer.json()["errors"]
     assert (problem["path"], problem["location"]) == ("/url", "body")
     assert "location" not in answer.headers
-    async with app.state.db.sessions() as session:
+    async with app.state.services.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Job)) == 0
 
 
@@ -264,14 +264,14 @@ async def test_the_job_ends_in_the_transaction_that_writes_the_titles(
         "/api/v1/titles", content=fixture_text("example.json"), headers=admin
     )
     assert created.status_code == 201
-    jobs = JobService(app.state.db)
+    jobs = JobService(app.state.services.db)
     caller = Principal("token:admin", frozenset({"admin"}))
     params = {"url": source, "ids": ["Example"], "policy": "copy", "dryRun": False}
     job = await jobs.create(REMOTE_IMPORT, caller, Who.of("token:admin"), params)
 
     # The work alone, as if the task's process died right after it (before JobService.run
     # could record anything): the job is already finished, with its report.
-    report = await run_remote_import(app.state.titles, settings, job)
+    report = await run_remote_import(app.state.services.titles, settings, job)
     stored = await jobs.get(job.job_id)
     assert stored.status == "succeeded"
     assert json.loads(stored.result or "null") == report
@@ -280,7 +280,7 @@ async def test_the_job_ends_in_the_transaction_that_writes_the_titles(
     # The task run again does nothing.
     await jobs.run(
         job.job_id,
-        lambda again: run_remote_import(app.state.titles, settings, again),
+        lambda again: run_remote_import(app.state.services.titles, settings, again),
         last_attempt=False,
     )
     listed = await client.get("/api/v1/titles", params={"q": "Example"}, headers=admin)
@@ -307,6 +307,6 @@ async def test_a_job_the_queue_cannot_take_fails_at_once_with_503(
             )
             assert answer.status_code == 503, answer.text
             assert "job queue is unavailable" in answer.json()["errors"][0]["message"]
-        async with app.state.db.sessions() as session:
+        async with app.state.services.db.sessions() as session:
             [job] = list(await session.scalars(select(Job)))
-    assert (job.status, job.error_status) == ("failed", 503)
+    assert (job.status, job.error_kind) == ("failed", "unavailable")

@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pomona.errors import Invalid, Problem
+from pomona.times import format_time, parse_time
 from pomona.titles.schemas import OPERATORS, SoftwareTitle
-from pomona.titles.validation import Checked, check_definition, format_time, parse_time
+from pomona.titles.validation import Checked, check_definition
 from tests.conftest import fixture_text
 
 NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)

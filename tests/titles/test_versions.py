@@ -54,7 +54,7 @@ async def stored(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str
 
 
 async def history(app: FastAPI) -> list[TitleRevision]:
-    async with app.state.db.sessions() as session:
+    async with app.state.services.db.sessions() as session:
         rows = await session.scalars(
             select(TitleRevision)
             .where(TitleRevision.title_id == "Example")

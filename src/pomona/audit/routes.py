@@ -5,19 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from pomona.audit.service import Who
+from pomona.audit.deps import Audit
+from pomona.auth.deps import require
 from pomona.auth.scopes import Principal
-from pomona.errors import error_responses
-from pomona.http import require
-from pomona.titles.validation import format_time
-
-
-def who(request: Request, caller: Principal) -> Who:
-    """The caller of a write as the audit log names it: principal, token and client address."""
-    return Who.of(caller.name, request.client.host if request.client else None)
+from pomona.deps import SettingsDep
+from pomona.errors_http import error_responses
+from pomona.times import format_time
 
 
 class AuditEventOut(BaseModel):
@@ -43,7 +39,8 @@ api = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 @api.get("", response_model=AuditListOut, responses=error_responses(401, 403, 422))
 async def list_events(
-    request: Request,
+    audit: Audit,
+    settings: SettingsDep,
     _caller: Annotated[Principal, Depends(require("admin"))],
     actor: Annotated[str | None, Query(description="e.g. token:autopkg", max_length=255)] = None,
     action: Annotated[
@@ -58,8 +55,8 @@ async def list_events(
     per_page: Annotated[int, Query(alias="perPage", ge=1, le=10_000)] = 50,
 ) -> AuditListOut:
     """Every write across the server, newest first. Needs an ``admin`` token."""
-    per_page = min(per_page, request.app.state.settings.page_size_max)
-    found = await request.app.state.audit.search(
+    per_page = min(per_page, settings.page_size_max)
+    found = await audit.search(
         actor=actor,
         action=action,
         target=target,

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pomona import __version__
+from pomona.cli.hints import next_steps
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -196,6 +197,8 @@ def show_problems(problems: list[dict[str, Any]], *, prefix: str = "error") -> N
             f"[{colour}]{prefix}:[/{colour}] {_escape(where + str(problem.get('message', '')))}",
             soft_wrap=True,
         )
+    for step in next_steps(problems):
+        err.print(f"[cyan]next:[/cyan] {_escape(step)}", soft_wrap=True)
 
 
 class Api:

@@ -21,7 +21,7 @@ from pomona.audit.service import Who
 from pomona.auth.scopes import SCOPES
 from pomona.auth.service import TokenService
 from pomona.db import Database
-from pomona.errors import ApiError
+from pomona.errors import DomainError
 from pomona.migrations import upgrade
 from pomona.settings import Settings, load_settings
 
@@ -66,7 +66,7 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]])
 
     try:
         return asyncio.run(run())
-    except ApiError as exc:
+    except DomainError as exc:
         for problem in exc.problems:
             where = f"{_option(problem.path)}: " if problem.path else ""
             err.print(f"[red]error:[/red] {where}{problem.message}", highlight=False)

@@ -16,11 +16,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import FileResponse
 
-from pomona.audit.routes import who
+from pomona.audit.deps import who
+from pomona.auth.deps import require
 from pomona.auth.scopes import Principal
 from pomona.db import Database
-from pomona.errors import ApiError, ErrorsOut, Invalid, Problem, error_responses
-from pomona.http import read_json, require
+from pomona.deps import services
+from pomona.errors import BadRequest, Invalid, Problem, UnsupportedMedia
+from pomona.errors_http import ErrorsOut, error_responses
+from pomona.http import read_json
 from pomona.packages.downloads import serve
 from pomona.packages.service import (
     CHECKSUMS,
@@ -144,7 +147,7 @@ def _published(result: Published) -> PublishedOut:
 
 
 def _service(request: Request) -> PackageService:
-    return request.app.state.packages  # type: ignore[no-any-return]
+    return services(request).packages
 
 
 async def _body(request: Request) -> AsyncIterator[bytes]:
@@ -152,7 +155,7 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
         async for chunk in request.stream():
             yield chunk
     except ClientDisconnect:
-        raise ApiError(400, "the client disconnected before the body was complete") from None
+        raise BadRequest("the client disconnected before the body was complete") from None
 
 
 Reader = Annotated[Principal, Depends(require("packages:read"))]
@@ -176,7 +179,7 @@ async def list_packages(
     per_page: Annotated[int, Query(alias="perPage", ge=1, le=10_000)] = 50,
 ) -> PackageListOut:
     """List packages, ordered by filename."""
-    per_page = min(per_page, request.app.state.settings.page_size_max)
+    per_page = min(per_page, services(request).settings.page_size_max)
     found = await _service(request).search(
         query=q, tag=tag, offset=(page - 1) * per_page, limit=per_page
     )
@@ -299,7 +302,7 @@ _DOWNLOAD: Responses = {
 async def _download(request: Request, filename: str) -> Response:
     service = _service(request)
     found = await service.locate(filename)
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     response = serve(
         request,
         service.storage,
@@ -336,7 +339,7 @@ for _method in ("GET", "HEAD"):
 
 async def download_guard(request: Request) -> None:
     """What ``package_download_auth`` asks of ``/Packages`` requests."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     if settings.package_download_auth == "token":
         await require("packages:read")(request)
     elif settings.package_download_auth == "basic":
@@ -386,7 +389,7 @@ uploads = APIRouter(prefix="/api/v1/uploads", tags=["uploads (tus 1.0)"])
 
 
 def _tus_headers(request: Request) -> dict[str, str]:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     return {
         "Tus-Resumable": TUS_VERSION,
         "Tus-Version": TUS_VERSION,
@@ -553,7 +556,7 @@ async def tus_patch(
 ) -> Response:
     """Append bytes at Upload-Offset; the package is published when the last byte arrives."""
     if content_type.split(";")[0].strip().lower() != "application/offset+octet-stream":
-        raise ApiError(415, "send Content-Type: application/offset+octet-stream")
+        raise UnsupportedMedia("send Content-Type: application/offset+octet-stream")
     checksum = parse_checksum(upload_checksum) if upload_checksum else None
     state = await _service(request).append(
         upload_id,

@@ -31,7 +31,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pomona.audit.service import Who, record
 from pomona.db import Database, utcnow
-from pomona.errors import ApiError, Conflict, Invalid, NotFound, Problem
+from pomona.errors import (
+    BadRequest,
+    ChecksumMismatch,
+    Conflict,
+    Gone,
+    Invalid,
+    NotFound,
+    Problem,
+    TooLarge,
+)
 from pomona.packages.hashing import CHUNK_SIZE, Digests, Ingest, hash_file
 from pomona.packages.models import PackageUpload
 from pomona.packages.records import Published
@@ -65,13 +74,13 @@ def parse_checksum(header: str) -> tuple[str, bytes]:
     algorithm, _, encoded = header.strip().partition(" ")
     algorithm = algorithm.lower()
     if algorithm not in CHECKSUMS:
-        raise ApiError(
-            400, f"unsupported checksum algorithm '{algorithm}'; use {', '.join(CHECKSUMS)}"
+        raise BadRequest(
+            f"unsupported checksum algorithm '{algorithm}'; use {', '.join(CHECKSUMS)}"
         )
     try:
         return algorithm, base64.b64decode(encoded.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, "the Upload-Checksum digest is not valid base64") from None
+        raise BadRequest("the Upload-Checksum digest is not valid base64") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +139,7 @@ async def _receive(
         async for chunk in chunks:
             received += len(chunk)
             if received > limit:
-                raise ApiError(413, f"the body is longer than the {limit} bytes expected")
+                raise TooLarge(f"the body is longer than the {limit} bytes expected")
             parts.append(chunk)
             held += len(chunk)
             if check is not None:
@@ -179,9 +188,7 @@ class Uploads(ABC):
 
     def check_length(self, length: int) -> None:
         if length > self.settings.package_max_bytes:
-            raise ApiError(
-                413, f"{length} bytes is over the limit of {self.settings.package_max_bytes}"
-            )
+            raise TooLarge(f"{length} bytes is over the limit of {self.settings.package_max_bytes}")
 
     # -- plain upload -------------------------------------------------------------------------
 
@@ -205,12 +212,10 @@ class Uploads(ABC):
             limit = self.settings.package_max_bytes if length is None else length
             received = await _receive(partial, chunks, limit)
             if length is not None and received != length:
-                raise ApiError(400, f"the body ended after {received} of {length} bytes")
+                raise BadRequest(f"the body ended after {received} of {length} bytes")
             digests = partial.ingest.finish()
             if sha256 is not None and digests.sha256 != sha256.lower():
-                raise ApiError(
-                    422, f"the content's SHA-256 is {digests.sha256}, not {sha256}", "/sha256"
-                )
+                raise Invalid(f"the content's SHA-256 is {digests.sha256}, not {sha256}", "/sha256")
             await to_thread.run_sync(partial.sync)
             return await self.publish(partial.path, digests, filename, who, replace=replace)
         finally:
@@ -301,7 +306,7 @@ class Uploads(ABC):
                 raise Conflict(f"the upload is at offset {row.offset}, not {offset}")
             remaining = row.length - row.offset
             if length is not None and length > remaining:
-                raise ApiError(413, f"{length} bytes sent; only {remaining} remain")
+                raise TooLarge(f"{length} bytes sent; only {remaining} remain")
             partial = _Partial(self._partial_path(upload_id), await self._ingest_at(row))
             before = partial.ingest.copy() if checksum is not None else None
             check = CHECKSUMS[checksum[0]]() if checksum is not None else None
@@ -309,7 +314,9 @@ class Uploads(ABC):
             try:
                 await _receive(partial, chunks, remaining, check)
                 if checksum is not None and check is not None and check.digest() != checksum[1]:
-                    raise ApiError(460, f"the {checksum[0]} checksum of this piece does not match")
+                    raise ChecksumMismatch(
+                        f"the {checksum[0]} checksum of this piece does not match"
+                    )
                 complete = partial.ingest.size == row.length
             except BaseException:
                 if before is not None:  # a piece with a checksum is kept whole or not at all
@@ -330,7 +337,7 @@ class Uploads(ABC):
         live = self._live.get(row.upload_id)
         size = path.stat().st_size if path.exists() else 0
         if size < row.offset:
-            raise ApiError(410, "the partial file of this upload is missing; start again")
+            raise Gone("the partial file of this upload is missing; start again")
         if size > row.offset:  # written but never recorded (a crash): not part of the upload
             await to_thread.run_sync(_Partial(path, Ingest()).truncate, row.offset)
         if live is not None and live.size == row.offset:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pomona.audit.service import Who
 from pomona.auth.scopes import Principal
 from pomona.db import Database, utcnow
-from pomona.errors import ApiError, Problem
+from pomona.errors import KINDS, DomainError, Internal, NotFound, Problem
 from pomona.queue.models import Job
 
 log = logging.getLogger("pomona.jobs")
@@ -37,6 +37,14 @@ INTERNAL = "the job stopped on an internal error; the server log has the details
 def params_of(job: Job) -> dict[str, Any]:
     value: dict[str, Any] = orjson.loads(job.params)
     return value
+
+
+def failure_of(job: Job) -> DomainError | None:
+    """The error a failed job ended with, as it was raised."""
+    if job.error_kind is None:
+        return None
+    problems = [Problem(**p) for p in orjson.loads(job.errors or "[]")]
+    return KINDS.get(job.error_kind, Internal)(problems)
 
 
 def principal_of(job: Job) -> Principal:
@@ -55,7 +63,7 @@ async def settle(
     job_id: str,
     *,
     result: dict[str, Any] | None = None,
-    error: ApiError | None = None,
+    error: DomainError | None = None,
 ) -> None:
     """Record how the job ended, in ``session``: work that writes to the database records its
     end in its own transaction, so that a task run again after a crash finds the job finished
@@ -69,7 +77,7 @@ async def settle(
         job.result = orjson.dumps(result).decode()
     else:
         job.status = "failed"
-        job.error_status = error.status
+        job.error_kind = error.kind
         job.errors = orjson.dumps([p.as_dict() for p in error.problems]).decode()
 
 
@@ -101,12 +109,11 @@ class JobService:
         async with self.db.sessions() as session:
             job = await session.scalar(select(Job).where(Job.job_id == job_id))
         if job is None:
-            raise ApiError(
-                404,
-                f"no job '{job_id}'; a job's url is in the answer that started it (its "
-                "Location header)",
+            raise NotFound(
+                f"no job '{job_id}'; a job is known by the id in the answer that started it",
                 "/job_id",
                 "path",
+                code="job_not_found",
             )
         return job
 
@@ -126,7 +133,7 @@ class JobService:
         job_id: str,
         *,
         result: dict[str, Any] | None = None,
-        error: ApiError | None = None,
+        error: DomainError | None = None,
     ) -> None:
         async with self.db.transaction() as session:
             await settle(session, job_id, result=result, error=error)
@@ -140,7 +147,7 @@ class JobService:
     ) -> None:
         """Run ``work`` for the job and record how it ended.
 
-        An ``ApiError`` is the answer the request would have had: the job fails with it, and is
+        A ``DomainError`` is the answer the request would have had: the job fails with it, and is
         not retried (the same input fails the same way). Anything else (the database away, a
         bug) is raised again so the queue retries the task; on the last attempt the job fails.
         """
@@ -150,15 +157,23 @@ class JobService:
             return
         try:
             result = await work(job)
-        except ApiError as exc:
+        except DomainError as exc:
             await self.finish(job_id, error=exc)
             return
         except Exception:
             if last_attempt:
                 log.exception("job %s (%s) failed on its last attempt", job_id, job.kind)
-                await self.finish(job_id, error=ApiError(500, [Problem("", INTERNAL)]))
+                await self.finish(job_id, error=Internal([Problem("", INTERNAL)]))
             raise
         await self.finish(job_id, result=result)
 
 
-__all__ = ["FINISHED", "STATUSES", "JobService", "params_of", "principal_of", "settle"]
+__all__ = [
+    "FINISHED",
+    "STATUSES",
+    "JobService",
+    "failure_of",
+    "params_of",
+    "principal_of",
+    "settle",
+]

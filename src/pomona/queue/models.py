@@ -50,7 +50,8 @@ class Job(Base):
     rights: Mapped[str] = mapped_column(LongText)
     params: Mapped[str] = mapped_column(LongText)  # what was asked, JSON
     result: Mapped[str | None] = mapped_column(LongText, nullable=True)  # the report, JSON
-    error_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # How it failed: a kind of domain error (not_found, invalid...); its problems carry codes.
+    error_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
     errors: Mapped[str | None] = mapped_column(LongText, nullable=True)  # problems, JSON
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -10,17 +10,17 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
-from pomona.auth.scopes import Principal
-from pomona.errors import ApiError, ProblemOut, error_responses
-from pomona.http import principal
-from pomona.queue.jobs import JobService, params_of
+from pomona.auth.deps import Caller
+from pomona.errors import Forbidden, Unavailable
+from pomona.errors_http import ProblemOut, error_responses, status_of
+from pomona.queue.deps import Jobs
+from pomona.queue.jobs import JobService, failure_of, params_of
 from pomona.queue.models import Job
-from pomona.titles.validation import format_time
+from pomona.times import format_time
 
-Caller = Annotated[Principal, Depends(principal)]
 log = logging.getLogger("pomona.jobs")
 
 JobIdParam = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[0-9a-f]+$")]
@@ -47,15 +47,12 @@ class JobOut(BaseModel):
     errors: list[ProblemOut] | None = Field(description="On failure, every problem found")
 
 
-def jobs(request: Request) -> JobService:
-    return JobService(request.app.state.db)
-
-
 def job_url(job_id: str) -> str:
     return f"/api/v1/jobs/{job_id}"
 
 
 def job_out(job: Job) -> JobOut:
+    failure = failure_of(job)
     return JobOut(
         id=job.job_id,
         kind=job.kind,
@@ -68,12 +65,12 @@ def job_out(job: Job) -> JobOut:
         startedAt=format_time(job.started_at) if job.started_at else None,
         finishedAt=format_time(job.finished_at) if job.finished_at else None,
         result=orjson.loads(job.result) if job.result is not None else None,
-        errorStatus=job.error_status,
-        errors=[ProblemOut(**p) for p in orjson.loads(job.errors)] if job.errors else None,
+        errorStatus=status_of(failure) if failure else None,
+        errors=[ProblemOut(**p.as_dict()) for p in failure.problems] if failure else None,
     )
 
 
-async def enqueue(request: Request, job: Job, task: Callable[[str], object]) -> None:
+async def enqueue(jobs: JobService, job: Job, task: Callable[[str], object]) -> None:
     """Hand ``job`` to the queue through ``task``. When the queue cannot take it (Redis or the
     queue's database unreachable), the job fails and the request answers 503, rather than
     leaving a job queued that no worker will ever see."""
@@ -81,10 +78,10 @@ async def enqueue(request: Request, job: Job, task: Callable[[str], object]) -> 
         task(job.job_id)
     except Exception:
         log.exception("cannot enqueue job %s (%s)", job.job_id, job.kind)
-        error = ApiError(
-            503, "the job queue is unavailable; the server log says why. Try again later"
+        error = Unavailable(
+            "the job queue is unavailable; the server log says why. Try again later"
         )
-        await jobs(request).finish(job.job_id, error=error)
+        await jobs.finish(job.job_id, error=error)
         raise error from None
 
 
@@ -109,14 +106,13 @@ api = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
 
 @api.get("/{job_id}", response_model=JobOut, responses=error_responses(401, 403, 404, 422))
-async def get_job(request: Request, caller: Caller, job_id: JobIdParam) -> JobOut:
+async def get_job(jobs: Jobs, caller: Caller, job_id: JobIdParam) -> JobOut:
     """A job's status and timestamps; once finished, its report (``result``) or, if it failed,
     its errors in the same format as any error answer. Visible to the token that started it
     and to admin tokens (others get 403)."""
-    job = await jobs(request).get(job_id)
+    job = await jobs.get(job_id)
     if job.actor != caller.name and not caller.allows("admin"):
-        raise ApiError(
-            403,
+        raise Forbidden(
             "another token started this job; follow it with that token or an admin token",
             "/authorization",
             "header",
@@ -124,4 +120,4 @@ async def get_job(request: Request, caller: Caller, job_id: JobIdParam) -> JobOu
     return job_out(job)
 
 
-__all__ = ["ACCEPTED", "JobOut", "accepted", "api", "job_out", "jobs"]
+__all__ = ["ACCEPTED", "JobOut", "accepted", "api", "enqueue", "job_out"]

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
 from huey.api import PeriodicTask, Task, TaskWrapper
@@ -44,6 +44,7 @@ from pomona.queue.models import QueueLease
 from pomona.settings import Settings
 
 T = TypeVar("T")
+P = ParamSpec("P")
 PERIODIC_GRACE = 30.0  # seconds after start before a process claims periodic work
 log = logging.getLogger("pomona.queue")
 
@@ -107,7 +108,6 @@ class Runtime:
         )
         self._thread.start()
         self.db = Database(settings.resolved_database_url)
-        self.state: dict[str, Any] = {}  # services built on first use, by the tasks module
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
@@ -117,6 +117,24 @@ class Runtime:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         self.loop.close()
+
+
+class Result(Protocol):
+    """What enqueueing a task returns: huey's handle on its result."""
+
+    def get(self, blocking: bool = False, timeout: float | None = None) -> Any: ...
+
+
+class QueuedTask(Generic[P]):
+    """A task of the queue: calling it enqueues a run with these arguments (which must be
+    serialisable) and returns the handle on its result. Typed by the function it runs."""
+
+    def __init__(self, wrapper: TaskWrapper) -> None:
+        self._wrapper = wrapper
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Result:
+        result: Result = self._wrapper(*args, **kwargs)
+        return result
 
 
 class _EmbeddedConsumer(Consumer):  # type: ignore[misc]
@@ -148,8 +166,16 @@ class Queue:
 
     # -- defining tasks ---------------------------------------------------------------------------
 
-    def task(self, name: str, function: Callable[..., Any], *, context: bool = False) -> Any:
+    def task(self, name: str, function: Callable[P, Any]) -> QueuedTask[P]:
         """Register ``function`` as a task retried with a doubling delay."""
+        return QueuedTask(self._register(name, function, context=False))
+
+    def task_with_context(self, name: str, function: Callable[P, Any]) -> QueuedTask[P]:
+        """Like :meth:`task`, for a function that takes huey's ``task`` keyword argument (to
+        know its attempt); callers do not pass it."""
+        return QueuedTask(self._register(name, function, context=True))
+
+    def _register(self, name: str, function: Callable[..., Any], *, context: bool) -> TaskWrapper:
         wrapper: TaskWrapper = self.huey.task(
             retries=self.settings.queue_retries,
             retry_delay=self.settings.queue_retry_delay,

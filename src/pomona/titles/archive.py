@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import orjson
 
-from pomona.errors import ApiError, Problem
+from pomona.errors import BadRequest, DomainError, Invalid, Problem
 from pomona.titles.feed import pretty
 from pomona.titles.history import TitleState
 from pomona.titles.records import Exported, Incoming
@@ -76,8 +76,8 @@ class ArchiveContent:
     ignored: list[str] = field(default_factory=list)
 
 
-def _refuse(name: str, message: str) -> ApiError:
-    return ApiError(400, [Problem(f"/{name}" if name else "", message)])
+def _refuse(name: str, message: str) -> DomainError:
+    return BadRequest([Problem(f"/{name}" if name else "", message)])
 
 
 def _safe_name(name: str) -> bool:
@@ -202,7 +202,7 @@ def _parse(name: str, data: bytes) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise ApiError(422, [Problem(f"/{name}", f"not valid JSON: {exc}")]) from None
+        raise Invalid([Problem(f"/{name}", f"not valid JSON: {exc}")]) from None
 
 
 def _state(value: Any) -> TitleState | None:

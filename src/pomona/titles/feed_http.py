@@ -16,8 +16,9 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from pomona.errors import ERROR_DESCRIPTIONS, Problem
-from pomona.http import accepts_gzip, errors_body, gzip_etag, http_date, not_allowed, not_modified
+from pomona.errors import DomainError, Invalid, NotAllowed, NotFound, Unavailable
+from pomona.errors_http import ERROR_DESCRIPTIONS, errors_body, not_allowed, status_of
+from pomona.http import accepts_gzip, gzip_etag, http_date, not_modified
 from pomona.titles.feed import FeedCache, Rendered
 
 Scope = MutableMapping[str, Any]
@@ -88,7 +89,7 @@ class FeedHandler:
                     # feed as last read); nothing has been sent yet.
                     log.exception("feed: cannot answer %s", path)
                     message = "the feed cannot be read from the database yet; see the server log"
-                    await _error(send, 503, Problem("", message), scope["method"] == "HEAD")
+                    await _error(send, Unavailable(message), scope["method"] == "HEAD")
                 return
         await self.app(scope, receive, send)
 
@@ -113,8 +114,8 @@ class FeedHandler:
     ) -> None:
         head = scope["method"] == "HEAD"
         if not head and scope["method"] != "GET":
-            problem = Problem("", not_allowed(scope["method"], ALLOW))
-            await _error(send, 405, problem, head, [(b"allow", ALLOW.encode())])
+            error = NotAllowed(not_allowed(scope["method"], ALLOW))
+            await _error(send, error, head, [(b"allow", ALLOW.encode())])
             return
         if not kind:
             # Jamf Pro's "Test" button sends HEAD here first; PatchServer answered 404.
@@ -125,13 +126,14 @@ class FeedHandler:
         if kind == "patch":
             rendered = await cache.patch(argument, preview=preview)
             if rendered is None:
-                problem = Problem("/title_id", f"no title '{argument}' on this feed", "path")
-                await _error(send, 404, problem, head)
+                message = f"no title '{argument}' on this feed"
+                missing = NotFound(message, "/title_id", "path", code="title_not_found")
+                await _error(send, missing, head)
                 return
         elif argument:
             if len(argument) > MAX_IDS:
                 message = f"the id list is {len(argument)} characters; the limit is {MAX_IDS}"
-                await _error(send, 422, Problem("/ids", message, "path"), head)
+                await _error(send, Invalid(message, "/ids", "path"), head)
                 return
             ids = (i.strip() for i in argument.split(","))
             rendered = await cache.software_for([i for i in ids if i], preview=preview)
@@ -169,11 +171,9 @@ def _sized(body: bytes) -> Headers:
     return [(b"content-type", _JSON), (b"content-length", b"%d" % len(body))]
 
 
-async def _error(
-    send: Send, status: int, problem: Problem, head: bool, extra: Headers | None = None
-) -> None:
-    body = errors_body([problem])
-    await _send(send, status, _sized(body) + (extra or []), b"" if head else body)
+async def _error(send: Send, error: DomainError, head: bool, extra: Headers | None = None) -> None:
+    body = errors_body(error)
+    await _send(send, status_of(error), _sized(body) + (extra or []), b"" if head else body)
 
 
 async def _send(send: Send, status: int, headers: Headers, body: bytes) -> None:

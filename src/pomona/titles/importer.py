@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.types import Message
 
-from pomona.errors import ApiError, Problem
+from pomona.errors import BadRequest, DomainError, Invalid, NotFound, Problem, TooLarge
 from pomona.net import FetchError, FetchPolicy, check_url, fetch
 from pomona.settings import Settings
 from pomona.titles.archive import (
@@ -51,8 +51,8 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
     )
 
 
-def _too_large(limit: int) -> ApiError:
-    return ApiError(413, f"the upload is over {limit} bytes (archive_max_bytes)")
+def _too_large(limit: int) -> DomainError:
+    return TooLarge(f"the upload is over {limit} bytes (archive_max_bytes)")
 
 
 def _limited(request: Request, limit: int) -> Request:
@@ -98,8 +98,8 @@ async def from_request(
         form = await _limited(request, limit).form(max_files=settings.archive_max_members)
         uploads = [u for u in form.getlist(field) if isinstance(u, UploadFile)]
         if not uploads:
-            raise ApiError(
-                400, [Problem(f"/{field}", f"send the files as form fields named '{field}'")]
+            raise BadRequest(
+                [Problem(f"/{field}", f"send the files as form fields named '{field}'")]
             )
         for upload in uploads:
             _merge(content, await _upload(upload, settings))
@@ -110,15 +110,15 @@ async def from_request(
         head = body.read(4)
         body.seek(0)
         if not head.strip():
-            raise ApiError(400, "the body is empty; send a zip archive or JSON definitions")
+            raise BadRequest("the body is empty; send a zip archive or JSON definitions")
         if is_zip(head) or kind in _ZIP_TYPES[:2]:
             return read_archive(body, limits(settings))
         data = body.read()
     content = ArchiveContent()
     try:
         content.items = _json_items("body", data, top=True)
-    except ApiError as exc:
-        raise ApiError(400 if exc.status == 422 else exc.status, exc.problems) from None
+    except DomainError as exc:
+        raise (BadRequest(exc.problems) if isinstance(exc, Invalid) else exc) from None
     return content
 
 
@@ -130,7 +130,7 @@ async def _upload(upload: UploadFile, settings: Settings) -> ArchiveContent:
         return read_archive(upload.file, limits(settings))
     data = await upload.read(settings.max_document_bytes + 1)
     if len(data) > settings.max_document_bytes:
-        raise ApiError(413, [Problem(f"/{name}", f"over {settings.max_document_bytes} bytes")])
+        raise TooLarge([Problem(f"/{name}", f"over {settings.max_document_bytes} bytes")])
     return ArchiveContent(read_json_file(name, data))
 
 
@@ -158,7 +158,7 @@ def from_directory(folder: Path, settings: Settings) -> ArchiveContent:
                 _merge(content, read_archive(handle, limits(settings)))
         elif path.suffix.lower() == ".json":
             if path.stat().st_size > settings.max_document_bytes:
-                raise ApiError(413, [Problem(f"/{path.name}", "larger than max_document_bytes")])
+                raise TooLarge([Problem(f"/{path.name}", "larger than max_document_bytes")])
             content.items.extend(read_json_file(path.name, path.read_bytes()))
         else:
             content.ignored.append(path.name)
@@ -185,7 +185,7 @@ def _check_ids(ids: list[str], settings: Settings, *, listed_by: str | None = No
             )
         )
     if problems:
-        raise ApiError(422, problems)
+        raise Invalid(problems)
 
 
 async def check_remote(base: str, ids: list[str] | None, settings: Settings) -> None:
@@ -219,8 +219,7 @@ async def from_remote(
     wanted = available if ids is None else ids
     missing = [i for i in wanted if i not in available]
     if missing:
-        raise ApiError(
-            404,
+        raise NotFound(
             [Problem("/ids", f"{root}/software does not list: {', '.join(missing[:20])}")],
         )
     _check_ids(wanted, settings, listed_by=f"{root}/software" if ids is None else None)

@@ -11,14 +11,17 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pomona.audit.routes import who
+from pomona.audit.deps import who
+from pomona.auth.deps import require
 from pomona.auth.scopes import Principal
-from pomona.errors import ApiError, ProblemOut, error_responses
-from pomona.http import require
+from pomona.deps import services
+from pomona.errors import Invalid
+from pomona.errors_http import ProblemOut, error_responses
 from pomona.queue.jobs import params_of, principal_of, settle
 from pomona.queue.models import Job
-from pomona.queue.routes import ACCEPTED, JobOut, accepted, enqueue, jobs
+from pomona.queue.routes import ACCEPTED, JobOut, accepted, enqueue
 from pomona.settings import Settings
+from pomona.times import format_time
 from pomona.titles import importer
 from pomona.titles.archive import spool, stream_file, write_archive
 from pomona.titles.history import TitleState
@@ -36,7 +39,6 @@ from pomona.titles.routes import (
     _titles,
 )
 from pomona.titles.service import TitleService
-from pomona.titles.validation import format_time
 
 Reader = Annotated[Principal, Depends(require("titles:read"))]
 Writer = Annotated[Principal, Depends(require("titles:write"))]
@@ -179,7 +181,7 @@ async def history(
 ) -> HistoryOut:
     """The title's revisions, newest first: who, when, why, and what changed. A deleted title
     keeps its history."""
-    per_page = min(per_page, request.app.state.settings.page_size_max)
+    per_page = min(per_page, services(request).settings.page_size_max)
     rows, total = await _titles(request).history(
         title_id, offset=(page - 1) * per_page, limit=per_page
     )
@@ -398,7 +400,7 @@ async def apply_items(
     """Check that ``caller`` may write every title, then write them all in one transaction
     (each with its revision and audit record), or none. Requests and jobs both end here."""
     if not items:
-        raise ApiError(422, "no definitions found: send .json definitions or a zip of them")
+        raise Invalid("no definitions found: send .json definitions or a zip of them")
     for item in items:
         title_id = item.document.get("id") if isinstance(item.document, dict) else None
         if isinstance(title_id, str):
@@ -457,7 +459,7 @@ async def _import_upload(
     request: Request, caller: Principal, policy: str, dry_run: bool, *, action: str
 ) -> ImportOut:
     """Restore and import share one path: read the uploaded files, validate all, write all."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     content = await importer.from_request(request, settings)
     outcomes = await restore_items(
         request, caller, content.items, policy=policy, dry_run=dry_run, action=action
@@ -512,14 +514,14 @@ async def import_remote(
     networks are refused unless allowed in the settings); then the answer is 202 with the job.
     Follow it at its url: once finished it holds the import report (what ``POST /imports``
     answers) or the errors. Everything is validated first, then written in one transaction."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     await importer.check_remote(body.url, body.ids, settings)
     for title_id in body.ids or ():
         _may_write(caller, title_id)
-    job = await jobs(request).create(
+    job = await services(request).jobs.create(
         REMOTE_IMPORT, caller, who(request, caller), body.model_dump(mode="json")
     )
-    await enqueue(request, job, request.app.state.tasks.import_remote)
+    await enqueue(services(request).jobs, job, services(request).tasks.import_remote)
     return accepted(job, response)
 
 

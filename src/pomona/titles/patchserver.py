@@ -17,9 +17,12 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from pomona.auth.deps import require
 from pomona.auth.scopes import Principal
-from pomona.errors import ApiError, Conflict, error_responses
-from pomona.http import read_json, require
+from pomona.deps import services
+from pomona.errors import BadRequest, Conflict, Forbidden, Invalid
+from pomona.errors_http import error_responses
+from pomona.http import read_json
 from pomona.settings import Settings
 from pomona.titles import importer
 from pomona.titles.feed import pretty
@@ -54,10 +57,8 @@ async def _as_patchserver(call: Awaitable[T]) -> T:
     """PatchServer answered 400 for every invalid document; its clients know only that."""
     try:
         return await call
-    except ApiError as exc:
-        if exc.status == 422:
-            raise ApiError(400, exc.problems) from None
-        raise
+    except Invalid as exc:
+        raise BadRequest(exc.problems, code=exc.code) from None
 
 
 def _created(description: str, example: Any) -> dict[int | str, dict[str, Any]]:
@@ -96,10 +97,10 @@ async def _definition(request: Request) -> Any:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "multipart/form-data":
         return await read_json(request)
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     content = await importer.from_request(request, settings)
     if len(content.items) != 1:
-        raise ApiError(400, "send one definition in the 'file' field", "/file")
+        raise BadRequest("send one definition in the 'file' field", "/file")
     return content.items[0].document
 
 
@@ -165,7 +166,7 @@ async def restore(
     ] = "skip",
 ) -> Response:
     """PatchServer's restore (a multipart ``file``); into a server with titles too."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     content = await importer.from_request(request, settings)
     outcomes = await _as_patchserver(
         restore_items(
@@ -191,13 +192,13 @@ token_router = APIRouter(tags=["PatchServer compatibility"])
 async def create_token(request: Request) -> Response:
     """PatchServer's first-caller token: only while the server has no token at all. Off unless
     ``patchserver_token_endpoint`` is set; the token may write titles."""
-    tokens = request.app.state.tokens
+    tokens = services(request).tokens
     if await tokens.list_tokens():
-        raise ApiError(403, "a token already exists for this server; ask its admin for one")
+        raise Forbidden("a token already exists for this server; ask its admin for one")
     try:
         _, secret = await tokens.create("patchserver", ["titles:write"])
     except Conflict:
-        raise ApiError(403, "a token already exists for this server") from None
+        raise Forbidden("a token already exists for this server") from None
     return Response(orjson.dumps({"token_created": secret}), 201, media_type=_JSON)
 
 

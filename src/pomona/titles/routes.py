@@ -10,13 +10,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from pomona.auth.deps import require
 from pomona.auth.scopes import Principal
-from pomona.errors import ApiError, Problem, ProblemOut, error_responses
-from pomona.http import read_json, require
+from pomona.deps import services
+from pomona.errors import Forbidden, PreconditionFailed, Problem
+from pomona.errors_http import ProblemOut, error_responses
+from pomona.http import read_json
+from pomona.times import format_time
 from pomona.titles.records import Actor, WriteResult
 from pomona.titles.schemas import ID_PATTERN, Patch, SoftwareTitle
 from pomona.titles.service import TitleService
-from pomona.titles.validation import format_time
 
 # -- response models ----------------------------------------------------------------------------
 
@@ -78,7 +81,7 @@ def _body(schema: str, description: str) -> dict[str, Any]:
 
 
 def _titles(request: Request) -> TitleService:
-    return request.app.state.titles  # type: ignore[no-any-return]
+    return services(request).titles
 
 
 def _actor(request: Request, caller: Principal, reason: str | None) -> Actor:
@@ -90,8 +93,7 @@ def _revision(if_match: str | None) -> int | None:
         return None  # "*" matches any current revision (RFC 9110 section 13.1.1)
     tag = if_match.strip().removeprefix("W/").strip('"')
     if not tag.startswith("r") or not tag[1:].isdigit():
-        raise ApiError(
-            412,
+        raise PreconditionFailed(
             [
                 Problem(
                     "/if-match",
@@ -107,8 +109,7 @@ def _revision(if_match: str | None) -> int | None:
 def _may_write(caller: Principal, title_id: str) -> None:
     if not caller.may_write_title(title_id):
         allowed = ", ".join(sorted(caller.titles or ())) or "no title"
-        raise ApiError(
-            403,
+        raise Forbidden(
             f"this token may not write title '{title_id}'; it may write only: {allowed}. "
             "Use a token that is not limited to titles",
         )
@@ -150,7 +151,7 @@ async def list_titles(
     per_page: Annotated[int, Query(alias="perPage", ge=1, le=10_000)] = 50,
 ) -> TitleListOut:
     """List titles, ordered by id."""
-    per_page = min(per_page, request.app.state.settings.page_size_max)
+    per_page = min(per_page, services(request).settings.page_size_max)
     found = await _titles(request).search(query=q, offset=(page - 1) * per_page, limit=per_page)
     items = [
         TitleItemOut(

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pomona.audit.service import record
 from pomona.db import utcnow
-from pomona.errors import ApiError, Conflict, NotFound, Problem
+from pomona.errors import Conflict, NotFound, PreconditionFailed, Problem
+from pomona.times import format_time, parse_time
 from pomona.titles.history import TitleState
 from pomona.titles.models import FeedState, Title, TitleRevision
 from pomona.titles.records import Actor, TitleRecord
 from pomona.titles.schemas import SoftwareTitle
-from pomona.titles.validation import format_time, parse_time
 
 
 def canonical(document: dict[str, Any]) -> str:
@@ -79,8 +79,7 @@ def title_record(row: Title) -> TitleRecord:
 
 def check_revision(row: Title, if_revision: int | None) -> None:
     if if_revision is not None and if_revision != row.revision:
-        raise ApiError(
-            412,
+        raise PreconditionFailed(
             f"'{row.title_id}' is at revision {row.revision}, not {if_revision}; "
             "fetch it again and reapply your change",
         )
@@ -136,7 +135,7 @@ async def find_revision(
         )
         if parameter is None:
             raise NotFound(message)
-        raise ApiError(404, [Problem(f"/{parameter}", message, "query")])
+        raise NotFound([Problem(f"/{parameter}", message, "query")])
     return found
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pomona.audit.service import record
 from pomona.db import Database, utcnow
-from pomona.errors import ApiError, Conflict, Invalid, NotFound, Problem
+from pomona.errors import BadRequest, Conflict, Invalid, NotFound, Problem
 from pomona.titles.history import Diff, TitleState, diff, ea_notice
 from pomona.titles.models import Title, TitleRevision
 from pomona.titles.records import (
@@ -192,8 +192,8 @@ class TitleService:
         new version just below 2.0, i.e. as the next older one.
         """
         if after is not None and before is not None:
-            raise ApiError(
-                400, [Problem("/after", "give either 'after' or 'before', not both", "query")]
+            raise BadRequest(
+                [Problem("/after", "give either 'after' or 'before', not both", "query")]
             )
         _require_object(raw)
 
@@ -400,8 +400,7 @@ class TitleService:
         end there, so the titles and the job's result are written together or not at all.
         """
         if policy not in POLICIES:
-            raise ApiError(
-                400,
+            raise BadRequest(
                 [Problem("/policy", f"policy must be one of {', '.join(POLICIES)}", "query")],
             )
         now = utcnow()
@@ -646,6 +645,7 @@ class TitleService:
                 f"the script of extension attribute '{ea.key}' is new or changed: Jamf Pro runs it "
                 "only after an admin accepts it again (Settings > Computer Management > Patch "
                 f"Management > {title.name} > Extension Attributes)",
+                code="extension_attribute_changed",
             )
             for i, ea in enumerate(title.extensionAttributes)
             if ea.key in accept
@@ -729,7 +729,7 @@ def _position(patches: list[Any], version: str, title_id: str, parameter: str) -
     )
     if parameter == "version":
         raise NotFound(message)
-    raise ApiError(404, [Problem(f"/{parameter}", message, "query")])
+    raise NotFound([Problem(f"/{parameter}", message, "query")])
 
 
 def _relocate(problems: Sequence[Problem], index: int) -> list[Problem]:

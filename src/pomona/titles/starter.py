@@ -23,7 +23,8 @@ from typing import Any
 from xml.etree import ElementTree
 
 from pomona.errors import Invalid, Problem
-from pomona.titles.validation import check_definition, format_time, parse_time
+from pomona.times import format_time, parse_time
+from pomona.titles.validation import check_definition
 
 # Flat packages carry small XML files; anything much larger than this is not one we should trust.
 MAX_MEMBER_BYTES = 16 * 1024 * 1024

@@ -1,0 +1,57 @@
+"""Typed FastAPI dependencies of the auth domain: who is calling, and what they may do."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from pomona.auth.scopes import Principal
+from pomona.deps import services
+from pomona.errors import Forbidden, Unauthenticated
+
+
+async def principal(request: Request) -> Principal:
+    """The caller, from ``Authorization: Bearer <token>``."""
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthenticated(
+            "send a token: Authorization: Bearer <token> (create one with `pomona token create`)",
+            "/authorization",
+            "header",
+            code="token_missing",
+        )
+    found = await services(request).tokens.authenticate(secret.strip())
+    if found is None:
+        raise Unauthenticated(
+            "the token is unknown, revoked or expired; create a new one on the server with "
+            "`pomona token create`",
+            "/authorization",
+            "header",
+            code="token_unknown",
+        )
+    return found
+
+
+Caller = Annotated[Principal, Depends(principal)]
+
+
+def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that admits tokens carrying ``scope`` (or ``admin``)."""
+
+    async def dependency(request: Request) -> Principal:
+        caller = await principal(request)
+        if not caller.allows(scope):
+            raise Forbidden(
+                f"this needs a token with the '{scope}' scope; create one on the server with "
+                f"`pomona token create --name NAME --scope {scope}`",
+                "/authorization",
+                "header",
+                code="scope_missing",
+            )
+        return caller
+
+    dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    return dependency

@@ -1,0 +1,56 @@
+"""The services of one process, built once from settings and handed out typed.
+
+The web application builds them in its lifespan; the queue's worker threads build their own on
+their task loop (:mod:`pomona.tasks`); server-side CLI commands build them around one command.
+Routes reach them through each domain's ``deps.py``, never by digging in ``app.state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pomona.audit.service import AuditService
+from pomona.auth.service import TokenService
+from pomona.db import Database
+from pomona.packages.service import PackageService, build_storage
+from pomona.queue.jobs import JobService
+from pomona.settings import Settings
+from pomona.titles.service import TitleService
+
+if TYPE_CHECKING:
+    from pomona.tasks import Tasks
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    db: Database
+    tasks: Tasks
+    audit: AuditService
+    tokens: TokenService
+    jobs: JobService
+    titles: TitleService
+    packages: PackageService
+
+
+def build_services(
+    settings: Settings,
+    db: Database,
+    tasks: Tasks,
+    *,
+    on_titles_change: Callable[[], None] | None = None,
+) -> Services:
+    """Every service on ``db``. ``on_titles_change`` is told of each title write (the web
+    process's feed cache listens, so its own writes show on its feed at once)."""
+    return Services(
+        settings=settings,
+        db=db,
+        tasks=tasks,
+        audit=AuditService(db),
+        tokens=TokenService(db),
+        jobs=JobService(db),
+        titles=TitleService(db, on_change=on_titles_change),
+        packages=PackageService(db, build_storage(settings), settings, enqueue=tasks.finalise),
+    )
