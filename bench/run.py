@@ -30,6 +30,8 @@ from typing import Any
 import httpx
 
 from bench import data
+from bench.common import Profile, Run, measure, ratio, say, table
+from bench.load import feed_under_writes
 from bench.procs import (
     DEFAULT_VARIANTS,
     SMOKE_VARIANTS,
@@ -44,61 +46,14 @@ from bench.procs import (
     start_nginx,
     start_pomona,
     version_of,
-    wrk,
 )
 
 MiB = 1024 * 1024
-SCENARIOS = ("feed", "fleet", "packages", "upload")
-
-
-@dataclass(frozen=True)
-class Profile:
-    titles: int
-    big_versions: int
-    seconds: float  # of each wrk run
-    connections: tuple[int, ...]
-    file_mib: int
-    clients: tuple[int, ...]
-    readers: int
-    writes: int
-    write_gap: float
-    repeats: int  # of each upload timing; the median is reported
+SCENARIOS = ("feed", "fleet", "packages", "upload", "load")
 
 
 FULL = Profile(500, 200, 10, (8, 32), 1024, (1, 8), 32, 20, 0.5, 3)
 SMOKE = Profile(5, 10, 1, (4,), 8, (1, 2), 4, 4, 0.25, 1)
-
-
-@dataclass
-class Run:
-    profile: Profile
-    work: Path
-    data_dir: Path
-    www: Path
-    token: str = ""
-    sections: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-    def fail(self, message: str) -> None:
-        self.failures.append(message)
-        print(f"FAIL: {message}", file=sys.stderr, flush=True)
-
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-def say(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def ratio(value: float, reference: float) -> str:
-    return f"{value / reference:.2f}" if reference else "-"
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 # -- setup ----------------------------------------------------------------------------------------
@@ -163,9 +118,7 @@ def feed(run: Run, pomonas: list[Server], nginx: Server, paths: dict[str, str]) 
             # machine's load during the run hits both sides alike.
             for server in [nginx, *pomonas]:
                 say(f"feed {path} c={connections} {server.name}")
-                load = wrk(server.url + path, connections, run.profile.seconds)
-                if load.errors:
-                    run.fail(f"{server.name} {path}: {load.errors} errors of {load.requests}")
+                load = measure(run, server, path, connections)
                 if reference is None:
                     reference = load
                 verdict = ""
@@ -656,6 +609,10 @@ def main(argv: list[str] | None = None) -> int:
                     packages(run, pomonas, nginx, filename, size)
                 if "upload" in scenarios:
                     upload(run, pomonas, run.www / "Packages" / filename, sha256)
+            # Last, and with the other servers stopped: it rewrites the titles, and Pomona
+            # alone on the machine is what its target is about.
+            if "load" in scenarios:
+                feed_under_writes(run, main_server, big)
         if args.keep:
             say(f"kept {work}")
 

@@ -31,7 +31,8 @@ def test_smoke_run_passes_and_prints_every_table(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     text = report.read_text()
-    for heading in ("Jamf feed", "Fleet", "Package downloads", "Upload ingest"):
+    headings = ("Jamf feed", "Fleet", "Package downloads", "Upload ingest", "Feed under write load")
+    for heading in headings:
         assert f"### {heading}" in text
     assert "Failures" not in text
     assert "| nginx |" in text
