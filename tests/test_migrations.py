@@ -10,8 +10,8 @@ from sqlalchemy import Connection, inspect
 from pomona.db import Database
 from pomona.migrations import alembic_config, check, upgrade
 from pomona.models import metadata
-from pomona.titles.records import Actor
-from pomona.titles.service import TitleService
+from pomona.titles.services import TitleService
+from pomona.titles.values import Actor
 from tests.conftest import fixture_text
 
 
@@ -72,5 +72,28 @@ async def test_an_upgraded_database_serves_a_write(database_url: str) -> None:
         result = await TitleService(db).create(json.loads(fixture_text("example.json")), Actor("t"))
 
         assert result.revision == 1
+    finally:
+        await db.dispose()
+
+
+def _upload_columns(connection: Connection) -> set[str]:
+    return {c["name"] for c in inspect(connection).get_columns("package_uploads")}
+
+
+async def test_0007_upload_leases_down_and_up(database_url: str) -> None:
+    """0007 adds the upload lease columns; going back to 0006 removes them."""
+    db = Database(database_url)
+    try:
+        await upgrade(db)
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, database_url, "0006")
+        async with db.engine.connect() as connection:
+            before = await connection.run_sync(_upload_columns)
+        assert "offset" in before
+        assert not {"lease_holder", "lease_expires"} & before
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            assert {"lease_holder", "lease_expires"} <= await connection.run_sync(_upload_columns)
+        await check(db)
     finally:
         await db.dispose()

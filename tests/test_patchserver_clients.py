@@ -245,7 +245,7 @@ def test_kinobi_export_then_directory_import(
     assert run.returncode == 0
     exported = sorted((tmp_path / "patch").glob("*.json"))
     assert len(exported) == 4
-    from pomona.titles.importer import from_directory
+    from pomona.titles.sources import from_directory
 
     content = from_directory(tmp_path / "patch", Settings(data_dir=tmp_path))
     assert sorted(i.document["id"] for i in content.items) == sorted(p.stem for p in exported)

@@ -27,8 +27,6 @@ from pomona.packages import routes as packages_routes
 from pomona.queue import routes as queue_routes
 from pomona.settings import Settings, load_settings
 from pomona.tasks import build_queue
-from pomona.titles import lifecycle as titles_lifecycle
-from pomona.titles import patchserver
 from pomona.titles import routes as titles_routes
 from pomona.titles.feed import FeedCache
 from pomona.titles.feed_http import FeedHandler, openapi_paths
@@ -97,12 +95,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Inside the application rather than the server, so that uvicorn and granian read the
     # headers alike; the Jamf feed, answered before it, does not need the client's address.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
-    app.include_router(titles_routes.api)
-    app.include_router(titles_lifecycle.api)
-    app.include_router(titles_lifecycle.backups)
+    for router in titles_routes.ROUTERS:
+        app.include_router(router)
     app.include_router(audit_routes.api)
     app.include_router(queue_routes.api)
-    patchserver.install(app, settings)
+    titles_routes.install_patchserver(app, settings)
     packages_routes.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

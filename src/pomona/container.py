@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from pomona.audit.service import AuditService
 from pomona.auth.service import TokenService
 from pomona.db import Database
-from pomona.packages.service import PackageService, build_storage
+from pomona.packages.service import PackageService
 from pomona.queue.jobs import JobService
 from pomona.settings import Settings
-from pomona.titles.service import TitleService
+from pomona.titles.services import TitleService
 
 if TYPE_CHECKING:
     from pomona.tasks import Tasks
@@ -52,5 +52,5 @@ def build_services(
         tokens=TokenService(db),
         jobs=JobService(db),
         titles=TitleService(db, on_change=on_titles_change),
-        packages=PackageService(db, build_storage(settings), settings, enqueue=tasks.finalise),
+        packages=PackageService.build(db, settings, enqueue=tasks.finalise),
     )

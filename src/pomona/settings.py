@@ -213,8 +213,9 @@ class Settings(BaseSettings):
     patchserver_token_endpoint: bool = Field(
         False,
         description=(
-            "Serve PatchServer's `POST /api/v1/token`: while no token exists, the first caller "
-            "gets a `titles:write` token. Off by default: create tokens with `pomona token create`."
+            "Serve PatchServer's token route (`/api/v1/token`): while no token exists, the first "
+            "caller gets a `titles:write` token. Off by default: create tokens with "
+            "`pomona token create`."
         ),
     )
 

@@ -13,11 +13,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from pomona.packages.service import blob_key
+from pomona.packages.storage import blob_key
 from pomona.settings import Settings
 from tests.conftest import make_token
-from tests.packages.conftest import payload, until_published
-from tests.packages.test_settings import _s3
+from tests.packages.conftest import payload, s3_settings, until_published
 
 TUS = {"Tus-Resumable": "1.0.0"}
 ASGI_CLIENT = "127.0.0.1"  # the address httpx's ASGI transport reports for its requests
@@ -117,10 +116,9 @@ async def test_scrub_quarantine_is_audited_as_the_system(
     with path.open("r+b") as stored:
         stored.write(bytes([data[0] ^ 0xFF]))
 
-    await app.state.services.packages.scrub()
-    await (
-        app.state.services.packages.scrub()
-    )  # already quarantined: not checked, not recorded again
+    await app.state.services.packages.maintenance.scrub()
+    # Already quarantined: not checked, not recorded again.
+    await app.state.services.packages.maintenance.scrub()
 
     entries = await _log(client, admin, action="package.quarantine")
     assert len(entries) == 1
@@ -185,7 +183,7 @@ async def test_token_create_and_revoke_from_the_cli_are_audited(
 async def test_a_package_stored_by_the_queue_keeps_the_uploaders_address(
     build: Any, s3_endpoint: str, s3_bucket: str
 ) -> None:
-    _app, client, admin = await build(**_s3(s3_endpoint, s3_bucket))
+    _app, client, admin = await build(**s3_settings(s3_endpoint, s3_bucket))
     data = payload(60_000, seed=94)
     put = await client.put("/api/v1/packages/Late.pkg", content=data, headers=admin)
     assert put.status_code == 202, put.text

@@ -39,6 +39,7 @@ def test_upload_list_edit_download_delete(server: Server, tmp_path: Path) -> Non
     clash = run(env, "packages", "upload", str(other), "--name", "Copy.pkg")
     assert clash.returncode == 1
     assert "replace" in clash.stderr
+    assert "next: add --replace" in clash.stderr  # the CLI's own step, from the error's code
 
     listed = json.loads(run(env, "packages", "list", "--json").stdout)
     assert [p["filename"] for p in listed] == ["Copy.pkg", "Example-2.2.pkg"]
@@ -69,4 +70,5 @@ def test_upload_list_edit_download_delete(server: Server, tmp_path: Path) -> Non
     assert run(env, "packages", "delete", "Copy.pkg", "--yes").returncode == 0
     missing = run(env, "packages", "show", "Copy.pkg")
     assert missing.returncode == 3
+    assert "next: list the packages with `pomona packages list`" in missing.stderr
     assert httpx.get(f"{server.url}/Packages/Example-2.2.pkg", timeout=30).content == content

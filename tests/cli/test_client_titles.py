@@ -108,6 +108,9 @@ def test_a_new_user_generates_publishes_versions_and_exports(
     gone = run(env, "titles", "show", "Example")
     assert gone.returncode == 3
     assert "no title 'Example'" in gone.stderr
+    # The server names no URL; the CLI says its own next step from the problem's code.
+    assert "/api/" not in gone.stderr
+    assert "next: list the titles with `pomona titles list`" in gone.stderr
 
 
 def test_server_errors_show_their_pointers_and_exit_codes(server: Server, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import os
 import subprocess
@@ -23,6 +24,8 @@ from pomona.settings import Settings
 from tests.conftest import free_port, make_token, unavailable
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+MiB = 1024 * 1024
+TUS = {"Tus-Resumable": "1.0.0"}
 
 
 @pytest.fixture(scope="session")
@@ -131,3 +134,29 @@ async def until_published(client: httpx.AsyncClient, name: str, admin: dict[str,
             return answer.json()
         assert time.monotonic() < deadline, "the finalise task did not publish the package"
         await asyncio.sleep(0.1)
+
+
+def s3_settings(endpoint: str, bucket: str, **extra: Any) -> dict[str, Any]:
+    """Settings of a store in ``bucket`` on the S3 server at ``endpoint``."""
+    return {
+        "package_storage": "s3",
+        "s3_bucket": bucket,
+        "s3_endpoint_url": endpoint,
+        "s3_region": "us-east-1",
+        "s3_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "s3_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        **extra,
+    }
+
+
+async def put(
+    client: httpx.AsyncClient, headers: dict[str, str], name: str, data: bytes, **params: str
+) -> httpx.Response:
+    return await client.put(
+        f"/api/v1/packages/{name}", content=data, headers=headers, params=params
+    )
+
+
+def tus_metadata(**values: str) -> str:
+    """An ``Upload-Metadata`` header."""
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from tusclient import client as tus_client
 
-from pomona.packages.service import WRITE_BLOCK
+from pomona.packages.partials import WRITE_BLOCK
 from tests.conftest import Server
 from tests.packages.conftest import payload
 

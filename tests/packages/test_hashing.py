@@ -63,3 +63,15 @@ def test_hash_file_with_a_limit(tmp_path: Path) -> None:
     head = hash_file(path, limit=CHUNK_SIZE + 1).finish()
     assert head.md5 == hashlib.md5(DATA[: CHUNK_SIZE + 1], usedforsecurity=False).hexdigest()
     assert head.chunks == expected_chunks(DATA[: CHUNK_SIZE + 1])
+
+
+def test_hash_file_continues_the_hashes_of_its_start(tmp_path: Path) -> None:
+    """What a process does when it takes up an upload another process appended to."""
+    path = tmp_path / "partial"
+    path.write_bytes(DATA)
+    start = Ingest()
+    start.update(DATA[: CHUNK_SIZE + 5])
+    middle = hash_file(path, limit=2 * CHUNK_SIZE + 1, ingest=start)
+    assert middle.size == 2 * CHUNK_SIZE + 1
+    assert hash_file(path, ingest=middle).finish() == hash_file(path).finish()
+    assert hash_file(path, ingest=middle).finish().sha256 == hashlib.sha256(DATA).hexdigest()

@@ -487,6 +487,7 @@ async def test_every_feed_path_answers_other_methods_405_with_allow(
                 "path": "",
                 "message": f"{method} is not allowed here; use GET, HEAD",
                 "location": "body",
+                "code": "not_allowed",
             }
         ]
     }
@@ -538,7 +539,12 @@ async def test_an_overlong_id_list_is_422_and_a_missing_title_404_in_the_error_f
     missing = await client.get("/jamf/v1/patch/Nope/")
     assert missing.json() == {
         "errors": [
-            {"path": "/title_id", "message": "no title 'Nope' on this feed", "location": "path"}
+            {
+                "path": "/title_id",
+                "message": "no title 'Nope' on this feed",
+                "location": "path",
+                "code": "title_not_found",
+            }
         ]
     }
     head = await client.head("/jamf/v1/patch/Nope")

@@ -19,7 +19,48 @@ NEXT_STEPS: Mapping[str, str] = {
     "scope_missing": "ask an admin for a token with that scope (`pomona token create --scope ...`"
     " on the server)",
     # -- titles
+    "title_not_found": "list the titles with `pomona titles list`, or create it with "
+    "`pomona titles create FILE`",
+    "title_exists": "replace it with `pomona titles replace ID FILE`, or change the id in FILE",
+    "title_never_stored": "list the titles with `pomona titles list`",
+    "title_id_mismatch": "ids cannot be renamed: create the new id with "
+    "`pomona titles create FILE`, then delete the old one with `pomona titles delete ID`",
+    "title_forbidden": "use a token that is not limited to titles, or one that includes this one",
+    "revision_mismatch": "someone changed the title meanwhile: see it with "
+    "`pomona titles show ID`, reapply your change and try again",
+    "revision_not_found": "list the title's revisions with `pomona titles history ID`",
+    "revision_is_deletion": "roll back to a revision before it; `pomona titles history ID` "
+    "lists them",
+    "version_not_found": "list the title's versions with `pomona versions list ID`",
+    "version_exists": "edit it with `pomona versions edit ID VERSION FILE`",
+    "last_version": "add another version first (`pomona versions add ID FILE`), or delete the "
+    "title with `pomona titles delete ID`",
+    "version_order_invalid": "name every version once; `pomona versions list ID` lists them, or "
+    "`pomona versions sort ID` orders them by number",
+    "no_definitions": "give .json definitions or zips of them",
+    "duplicate_title": "keep one definition of each title in what you import",
+    "copy_id_exhausted": "delete old copies (`pomona titles delete ID-copy-N`), or import with "
+    "`--policy skip` or `--policy replace`",
+    "upload_too_large": "split the import into smaller zips, or raise archive_max_bytes on the "
+    "server",
+    "remote_title_not_found": "leave out the ids the other source does not list",
+    "too_many_titles": "choose some titles with `--id`, or raise remote_import_max_titles on the "
+    "server",
+    "fetch_failed": "check the URL with `curl URL/software`; it must be the feed base Jamf Pro "
+    "would be given",
     # -- packages
+    "package_not_found": "list the packages with `pomona packages list`",
+    "package_exists": "add --replace to replace it (the server keeps the old content in its "
+    "history)",
+    "package_quarantined": "upload the package's original file again with "
+    "`pomona packages upload FILE`",
+    "package_too_large": "the server's `package_max_bytes` setting is the limit",
+    "filename_invalid": "choose the name on the server with --name",
+    "upload_not_found": "run the same `pomona packages upload` command again to start afresh",
+    "upload_data_gone": "run the same `pomona packages upload` command again to start afresh",
+    "upload_busy": "another upload of this file is still sending; run the command again later",
+    "upload_checksum_mismatch": "run the same command again: the upload resumes where it stopped",
+    "sha256_mismatch": "the file changed or was damaged on the way; run the command again",
     # -- jobs
     "job_not_found": "a job's id is in the answer that started it",
 }

@@ -48,6 +48,8 @@ app = typer.Typer(
 FilenameArg = Annotated[str, typer.Argument(help="The package's filename on the server")]
 TUS = {"Tus-Resumable": "1.0.0"}
 RETRIES = 5
+# Refusals of a tus piece that asking the server where the upload stands resolves.
+RESYNC = {"upload_offset_mismatch", "upload_busy"}
 
 
 def _record(filename: str) -> str:
@@ -274,12 +276,12 @@ def _tus_upload(client: Api, file: Path, name: str, replace: bool, chunk_size: i
                     break
                 continue
             if response is not None and response.status_code == 409:
-                # An offset mismatch (resync below) or a refusal such as a name clash.
-                with client.reachable():
-                    again = _tus_offset(client, location, length)
-                if again is None or again == offset:
+                problems = problems_of(response)
+                # An offset mismatch or a piece still being written is resynced below; any
+                # other conflict (a name clash) is the server's answer.
+                if not {p.get("code") for p in problems} & RESYNC:
                     store.put(key, None)
-                    show_problems(problems_of(response))
+                    show_problems(problems)
                     raise typer.Exit(int(exit_for(409)))
             elif response is not None and response.status_code != 460:
                 if response.status_code in (404, 410):

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
+from rich.markup import escape
 from rich.table import Column, Table
 
 from pomona.cli.client import (
@@ -20,7 +21,6 @@ from pomona.cli.client import (
     JsonOption,
     ReasonOption,
     StrictOption,
-    _escape,
     api,
     confirm,
     done,
@@ -229,7 +229,7 @@ def import_report(body: dict[str, Any], as_json: bool) -> None:
     if body["ignored"]:
         err.print(
             "[yellow]note:[/yellow] not definitions, ignored: "
-            + _escape(", ".join(body["ignored"])),
+            + escape(", ".join(body["ignored"])),
             soft_wrap=True,
         )
     counts = ", ".join(
@@ -426,7 +426,7 @@ def log_table(kept: tuple[str, ...], wrapped: tuple[str, ...], rows: list[list[s
         *[Column(name, ratio=1) for name in wrapped],
     )
     for row in rows:
-        view.add_row(*(_escape(cell) for cell in row))
+        view.add_row(*(escape(cell) for cell in row))
     out.print(view)
 
 
@@ -465,19 +465,19 @@ def revision(title_id: TitleArg, number: RevisionArg, as_json: JsonOption = Fals
         return
     reason = f", because: {found['reason']}" if found["reason"] else ""
     out.print(
-        _escape(
+        escape(
             f"revision {found['number']} of {title_id}: {found['action']} by {found['actor']} "
             f"at {found['createdAt']}{reason}"
         )
     )
-    out.print(_escape(found["summary"]))
+    out.print(escape(found["summary"]))
     definition = found["definition"]
     if definition is None:
         out.print(f"the title was deleted; `pomona titles rollback {title_id} N` brings it back")
         return
     off = ", ".join(found["disabledVersions"] or []) or "none"
     out.print(
-        _escape(
+        escape(
             f"{definition['name']} by {definition['publisher']}, current "
             f"{definition['currentVersion']}; title {'enabled' if found['enabled'] else 'disabled'}"
             f", disabled versions: {off}"
@@ -504,15 +504,15 @@ def diff(
         return
     changes = found["changes"]
     lines = changes["lines"]
-    out.print(f"{_escape(title_id)}: revision {older} -> {newer}", style="bold")
+    out.print(f"{escape(title_id)}: revision {older} -> {newer}", style="bold")
     for line in lines:
-        out.print(_escape(line), style=_MARKS.get(line[:1], ""))
+        out.print(escape(line), style=_MARKS.get(line[:1], ""))
     if not lines:
         out.print("no change")
     if changes["extensionAttributesToAccept"]:
         keys = ", ".join(changes["extensionAttributesToAccept"])
         err.print(
-            f"[yellow]note:[/yellow] extension attribute {_escape(keys)} is new or has a new "
+            f"[yellow]note:[/yellow] extension attribute {escape(keys)} is new or has a new "
             "script: Jamf Pro runs it only once accepted again",
             soft_wrap=True,
         )

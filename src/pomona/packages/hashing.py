@@ -11,13 +11,12 @@ caller's (``hashlib`` releases the GIL on large blocks). The pass then takes the
 slower pair rather than of all four.
 
 Resumed uploads. ``hashlib`` objects cannot be saved (their state is not exported), so a hash
-state cannot be written to the database. Instead the web process keeps the live :class:`Ingest`
-of each open upload in memory, next to the offset it has reached; a resumed upload whose state
-is still there simply continues, whatever the number of interruptions (an interrupted request
-still hashes every byte it wrote). Only when the state is gone (a restart, or another process
-answered) is the partial file hashed again, once, from its start up to the recorded offset, at
-disk speed: this is the one case where bytes are read twice, and it cannot give a wrong hash,
-because the hashes always describe exactly the bytes in the file.
+state cannot be written to the database. A resumable upload's state there is its offset; the
+bytes up to it are in its partial file, which never changes below the recorded offset. So a
+process that takes up an upload continues the hashes it still holds from an earlier piece (see
+:class:`pomona.packages.partials.HashStates`), hashing only the bytes other processes appended
+meanwhile, and otherwise hashes the partial file again up to the offset, at disk speed. Either
+way the hashes describe exactly the bytes in the file, so they cannot come out wrong.
 """
 
 from __future__ import annotations
@@ -120,12 +119,17 @@ def hash_file(
     *,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
+    ingest: Ingest | None = None,
 ) -> Ingest:
-    """Hash the first ``limit`` bytes (default: all) of ``path``."""
-    ingest = Ingest()
+    """Hash the first ``limit`` bytes (default: all) of ``path``; given ``ingest``, the hashes
+    of the file's first ``ingest.size`` bytes, continue it from there."""
+    ingest = ingest or Ingest()
+    if limit is not None and ingest.size >= limit:
+        return ingest
     buffer = bytearray(4 * CHUNK_SIZE)
     view = memoryview(buffer)
     with path.open("rb", buffering=0) as source:
+        source.seek(ingest.size)
         while limit is None or ingest.size < limit:
             want = len(buffer) if limit is None else min(len(buffer), limit - ingest.size)
             got = source.readinto(view[:want])

@@ -3,21 +3,18 @@
 The cleanup removes expired uploads, expired history and stored bytes nothing refers to any
 more. The scrub reads every stored blob back; one whose bytes no longer match is quarantined: no
 package using it is served until the content is uploaded again. Both run as queue tasks
-(:mod:`pomona.tasks`); they are mixed into :class:`~pomona.packages.service.PackageService`.
+(:mod:`pomona.packages.tasks`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from anyio import to_thread
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import CursorResult, delete, exists, select, update
 
 from pomona.audit.service import Who, record
 from pomona.db import Database, utcnow
@@ -25,51 +22,31 @@ from pomona.errors import NotFound
 from pomona.packages.models import (
     Package,
     PackageBlob,
+    PackageEvent,
     PackageHistory,
     PackagePending,
     PackageUpload,
 )
-from pomona.packages.records import blob_key, event_row
-from pomona.packages.storage import Storage
+from pomona.packages.storage import Storage, blob_key
+from pomona.packages.uploads import UploadService
+from pomona.packages.values import CleanupReport, ScrubReport
 from pomona.settings import Settings
 
 log = logging.getLogger("pomona.packages")
 SCRUB = Who("system:scrub")
 
 
-@dataclass(slots=True)
-class CleanupReport:
-    uploads: int = 0
-    partial_files: int = 0
-    history: int = 0
-    blobs: int = 0
-    orphans: int = 0
-    removed_keys: list[str] = field(default_factory=list)
-    stalled: list[str] = field(default_factory=list)  # pending publications to try again
+class Maintenance:
+    """The cleanup and the scrub of the store in ``storage``; expired uploads are dropped
+    through ``uploads``, which owns their partial files."""
 
-
-@dataclass(slots=True)
-class ScrubReport:
-    checked: int = 0
-    bytes: int = 0
-    quarantined: list[dict[str, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"checked": self.checked, "bytes": self.bytes, "quarantined": self.quarantined}
-
-
-class Maintenance(ABC):
-    """The cleanup and the scrub of :class:`~pomona.packages.service.PackageService`."""
-
-    # Set by PackageService.__init__.
-    db: Database
-    storage: Storage
-    settings: Settings
-    upload_dir: Path
-
-    @abstractmethod
-    async def terminate(self, upload_id: str, who: Who | None = None) -> None:
-        """Drop an upload and its partial file (:class:`~pomona.packages.uploads.Uploads` does)."""
+    def __init__(
+        self, db: Database, storage: Storage, settings: Settings, uploads: UploadService
+    ) -> None:
+        self.db = db
+        self.storage = storage
+        self.settings = settings
+        self.uploads = uploads
 
     # -- cleanup ------------------------------------------------------------------------------
 
@@ -90,7 +67,7 @@ class Maintenance(ABC):
             )
         for upload_id in stale:
             try:
-                await self.terminate(upload_id)
+                await self.uploads.terminate(upload_id)
                 report.uploads += 1
             except NotFound:
                 pass
@@ -102,7 +79,7 @@ class Maintenance(ABC):
         open_uploads |= {pending_id for pending_id, _ in pending}
         stall = now - timedelta(minutes=10)
         report.stalled = [pending_id for pending_id, created in pending if created < stall]
-        for path in self.upload_dir.glob("*.part"):
+        for path in self.uploads.directory.glob("*.part"):
             upload_id = path.stem.removeprefix("tus-").removeprefix("pending-")
             if upload_id in open_uploads:
                 continue
@@ -117,7 +94,7 @@ class Maintenance(ABC):
             result = await session.execute(
                 delete(PackageHistory).where(PackageHistory.superseded_at < keep_after)
             )
-            report.history = result.rowcount  # type: ignore[attr-defined]
+            report.history = cast(CursorResult[Any], result).rowcount
         async with self.db.transaction() as session:
             unused = list(
                 await session.scalars(
@@ -207,7 +184,7 @@ class Maintenance(ABC):
             )
             rows = list(await session.scalars(select(Package).where(Package.sha256 == sha256)))
             for row in rows:
-                session.add(event_row("quarantined", row, "scrub", {"reason": reason}))
+                session.add(PackageEvent.about("quarantined", row, "scrub", {"reason": reason}))
                 await record(
                     session, SCRUB, "package.quarantine", f"package:{row.filename}", reason, at=now
                 )

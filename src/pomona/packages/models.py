@@ -3,18 +3,21 @@
 Bytes are kept once per content (``package_blobs``, keyed by SHA-256); ``packages`` maps each
 published filename to a blob. A replaced or deleted package's previous content is listed in
 ``package_history`` (so it is kept until the cleanup's retention passes), ``package_uploads``
-tracks resumable uploads in progress, and ``package_events`` records uploads, replacements,
-edits and deletions for notifications.
+tracks resumable uploads in progress (all of their state: any web process may receive the next
+piece), and ``package_events`` records uploads, replacements, edits and deletions for
+notifications.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+import orjson
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pomona.db import Base, Key, LongText, UtcDateTime
+from pomona.db import Base, Key, LongText, UtcDateTime, utcnow
 
 
 class PackageBlob(Base):
@@ -72,6 +75,19 @@ class PackageHistory(Base):
     superseded_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     reason: Mapped[str] = mapped_column(String(32))  # replaced | deleted
 
+    @classmethod
+    def superseding(cls, row: Package, now: datetime, reason: str) -> PackageHistory:
+        """The entry that keeps ``row``'s content listed once it is replaced or deleted."""
+        return cls(
+            filename=row.filename,
+            sha256=row.sha256,
+            size=row.size,
+            uploader=row.uploader,
+            uploaded_at=row.uploaded_at,
+            superseded_at=now,
+            reason=reason,
+        )
+
 
 class PackageUpload(Base):
     __tablename__ = "package_uploads"
@@ -86,6 +102,11 @@ class PackageUpload(Base):
     uploader: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # The lease of the request appending to the upload, whichever process it reached: a
+    # random holder id and when the lease runs out unless renewed. Claimed by a conditional
+    # UPDATE, so two pieces of one upload are never written at once.
+    lease_holder: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    lease_expires: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class PackagePending(Base):
@@ -115,6 +136,21 @@ class PackageEvent(Base):
     actor: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     detail: Mapped[str | None] = mapped_column(LongText, nullable=True)  # JSON
+
+    @classmethod
+    def about(
+        cls, kind: str, row: Package, actor: str, detail: dict[str, Any] | None
+    ) -> PackageEvent:
+        """An event about the package ``row`` as it stands."""
+        return cls(
+            kind=kind,
+            filename=row.filename,
+            sha256=row.sha256,
+            size=row.size,
+            actor=actor,
+            created_at=utcnow(),
+            detail=orjson.dumps(detail).decode() if detail is not None else None,
+        )
 
 
 __all__ = [

@@ -1,9 +1,9 @@
 """Where package bytes live: a small ``Storage`` protocol, a local directory and S3.
 
-Keys are relative, ``/``-separated names such as ``blobs/ab/<sha256>``. Every write becomes
-visible whole or not at all: the local backend writes beside the target and renames; S3 shows an
-object only once its (multipart) upload completes. Methods are synchronous (they are called in a
-worker thread by the web process and directly by background tasks).
+Keys are relative, ``/``-separated names such as ``blobs/ab/<sha256>`` (:func:`blob_key`).
+Every write becomes visible whole or not at all: the local backend writes beside the target and
+renames; S3 shows an object only once its (multipart) upload completes. Methods are synchronous
+(they are called in a worker thread by the web process and directly by background tasks).
 """
 
 from __future__ import annotations
@@ -20,10 +20,34 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from pomona.settings import Settings
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 READ_CHUNK = 256 * 1024
+
+
+def blob_key(sha256: str) -> str:
+    """Where the content with this SHA-256 is stored."""
+    return f"blobs/{sha256[:2]}/{sha256}"
+
+
+def build_storage(settings: Settings) -> Storage:
+    """The backend ``package_storage`` names."""
+    if settings.package_storage == "s3":
+        if not settings.s3_bucket:
+            raise ValueError("package_storage is s3 but s3_bucket is not set")
+        secret = settings.s3_secret_access_key
+        return S3Storage(
+            settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+        )
+    return LocalStorage(settings.resolved_package_dir)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,10 @@ def register(queue: Queue, services: Callable[[], Services]) -> PackageTasks:
     settings = queue.settings
 
     def finalise_package(pending_id: str) -> None:
-        queue.runtime.run(services().packages.finalise(pending_id))
+        queue.runtime.run(services().packages.publisher.finalise(pending_id))
 
     def scrub_packages() -> dict[str, Any]:
-        report = queue.runtime.run(services().packages.scrub())
+        report = queue.runtime.run(services().packages.maintenance.scrub())
         log.info(
             "scrub: %d stored files checked (%d bytes), %d quarantined",
             report.checked,
@@ -39,7 +39,7 @@ def register(queue: Queue, services: Callable[[], Services]) -> PackageTasks:
         return report.as_dict()
 
     def cleanup_packages() -> dict[str, Any]:
-        report = queue.runtime.run(services().packages.cleanup())
+        report = queue.runtime.run(services().packages.maintenance.cleanup())
         for pending_id in report.stalled:
             finalise(pending_id)  # its task gave up (storage down for long): try again
         log.info("cleanup: %s", report)

@@ -8,7 +8,7 @@ renewed by its process while it lives; a lease that runs out names a task whose 
 and another worker puts the task back in the queue (tasks are idempotent, so running one again
 is safe).
 
-Jobs: work a client asked for and follows (``GET /api/v1/jobs/{id}``), whatever the domain: its
+Jobs: work a client asked for and follows by id through the API, whatever the domain: its
 status, timestamps, and its report or errors. They live in the database, not in the queue's
 storage, so any web process can answer for a job any worker ran.
 """

@@ -1,7 +1,7 @@
 """Backup archives: written as PatchServer wrote them, read as if every upload were hostile.
 
 Layout: ``patch_archive/<id>.json`` holds each title's current definition, exactly what
-PatchServer's ``GET /api/v1/backup`` gave, so either server restores the other's backups.
+PatchServer's backup download gave, so either server restores the other's backups.
 Pomona adds ``pomona/titles.json`` (each title's enabled state) and, with history,
 ``pomona/history/<id>.json`` (every revision). Archives from other tools (a folder of
 definitions zipped, Kinobi's ``patch/<id>.json``) restore too: every ``.json`` member outside
@@ -14,26 +14,24 @@ bombs); and while decompressing, members that turn out larger than declared.
 
 from __future__ import annotations
 
-import io
 import stat
 import tempfile
 import zipfile
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 import orjson
 
 from pomona.errors import BadRequest, DomainError, Invalid, Problem
 from pomona.titles.feed import pretty
-from pomona.titles.history import TitleState
-from pomona.titles.records import Exported, Incoming
+from pomona.titles.models import TitleState
+from pomona.titles.values import Exported, Gathered, Incoming
 
 ARCHIVE_FOLDER = "patch_archive"
 META_FOLDER = "pomona"
 STATES = f"{META_FOLDER}/titles.json"
 HISTORY_FOLDER = f"{META_FOLDER}/history"
-_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +43,8 @@ class Limits:
 
 
 def write_archive(titles: list[Exported], *, history: bool, target: IO[bytes]) -> None:
-    """Write the zip into ``target``."""
+    """Write the zip into ``target``. Compressing takes a while for many titles: callers on an
+    event loop run this in a worker thread."""
     states: dict[str, Any] = {}
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for title in titles:
@@ -56,28 +55,13 @@ def write_archive(titles: list[Exported], *, history: bool, target: IO[bytes]) -
         archive.writestr(STATES, pretty(states))
 
 
-async def stream_file(spooled: IO[bytes]) -> AsyncIterator[bytes]:
-    try:
-        spooled.seek(0)
-        while chunk := spooled.read(_CHUNK):
-            yield chunk
-    finally:
-        spooled.close()
-
-
 def spool() -> IO[bytes]:
     """A file that stays in memory while small and moves to disk when large."""
     return tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
 
 
-@dataclass(slots=True)
-class ArchiveContent:
-    items: list[Incoming] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
-
-
-def _refuse(name: str, message: str) -> DomainError:
-    return BadRequest([Problem(f"/{name}" if name else "", message)])
+def _refuse(name: str, message: str, code: str) -> DomainError:
+    return BadRequest([Problem(f"/{name}" if name else "", message)], code=code)
 
 
 def _safe_name(name: str) -> bool:
@@ -95,14 +79,19 @@ def _members(archive: zipfile.ZipFile, limits: Limits) -> Iterator[zipfile.ZipIn
             "",
             f"the archive has {len(infos)} files; the limit is {limits.max_members} "
             "(archive_max_members)",
+            "archive_too_many_files",
         )
     total = 0
     for info in infos:
         if not _safe_name(info.filename):
-            raise _refuse(info.filename, "unsafe path in the archive (absolute, or with '..')")
+            raise _refuse(
+                info.filename,
+                "unsafe path in the archive (absolute, or with '..')",
+                "archive_unsafe_path",
+            )
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            raise _refuse(info.filename, "the archive contains a symbolic link")
+            raise _refuse(info.filename, "the archive contains a symbolic link", "archive_symlink")
         if info.is_dir():
             continue
         if info.file_size > limits.max_member_bytes:
@@ -110,6 +99,7 @@ def _members(archive: zipfile.ZipFile, limits: Limits) -> Iterator[zipfile.ZipIn
                 info.filename,
                 f"{info.file_size} bytes uncompressed; a definition may have at most "
                 f"{limits.max_member_bytes} (max_document_bytes)",
+                "archive_file_too_large",
             )
         ratio = info.file_size / max(info.compress_size, 1)
         if ratio > limits.max_ratio and info.file_size > 64 * 1024:
@@ -117,6 +107,7 @@ def _members(archive: zipfile.ZipFile, limits: Limits) -> Iterator[zipfile.ZipIn
                 info.filename,
                 f"compressed {ratio:.0f}:1, beyond the limit of {limits.max_ratio:g}:1 "
                 "(archive_max_ratio): refused as a zip bomb",
+                "archive_ratio_too_high",
             )
         total += info.file_size
         if total > limits.max_total_bytes:
@@ -124,6 +115,7 @@ def _members(archive: zipfile.ZipFile, limits: Limits) -> Iterator[zipfile.ZipIn
                 "",
                 f"the archive uncompresses to more than {limits.max_total_bytes} bytes "
                 "(archive_max_uncompressed_bytes)",
+                "archive_too_large",
             )
         yield info
 
@@ -134,17 +126,23 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> by
     with archive.open(info) as member:
         data = member.read(ceiling + 1)
     if len(data) > ceiling:
-        raise _refuse(info.filename, "the file is larger than the archive declares")
+        raise _refuse(
+            info.filename, "the file is larger than the archive declares", "archive_size_lie"
+        )
     return data
 
 
-def read_archive(source: IO[bytes], limits: Limits) -> ArchiveContent:
-    """Every definition in the zip, with the state and history Pomona keeps beside them."""
+def read_archive(source: IO[bytes], limits: Limits) -> Gathered:
+    """Every definition in the zip, with the state and history Pomona keeps beside them.
+    Decompressing takes a while for many titles: callers on an event loop run this in a
+    worker thread."""
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _refuse("", f"the upload is not a readable zip archive ({exc})") from None
-    content = ArchiveContent()
+        raise _refuse(
+            "", f"the upload is not a readable zip archive ({exc})", "archive_unreadable"
+        ) from None
+    content = Gathered()
     states: dict[str, Any] = {}
     histories: dict[str, Any] = {}
     documents: list[tuple[str, Any]] = []
@@ -166,7 +164,7 @@ def read_archive(source: IO[bytes], limits: Limits) -> ArchiveContent:
                 else:
                     documents.append((name, parsed))
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-            raise _refuse("", f"the archive is damaged ({exc})") from None
+            raise _refuse("", f"the archive is damaged ({exc})", "archive_damaged") from None
     for name, document in documents:
         title_id = document.get("id") if isinstance(document, dict) else None
         state = states.get(title_id) if isinstance(title_id, str) else None
@@ -194,15 +192,11 @@ def is_zip(data: bytes) -> bool:
     return data[:4] in (b"PK\x03\x04", b"PK\x05\x06")
 
 
-def as_file(data: bytes) -> IO[bytes]:
-    return io.BytesIO(data)
-
-
 def _parse(name: str, data: bytes) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise Invalid([Problem(f"/{name}", f"not valid JSON: {exc}")]) from None
+        raise Invalid([Problem(f"/{name}", f"not valid JSON: {exc}")], code="not_json") from None
 
 
 def _state(value: Any) -> TitleState | None:

@@ -28,8 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from pomona.db import Database
-from pomona.titles.history import TitleState
-from pomona.titles.models import FeedState, Title, TitleRevision
+from pomona.titles.models import FeedState, Title, TitleRevision, TitleState
 
 if TYPE_CHECKING:
     from pomona.titles.feed_http import Heads

@@ -12,35 +12,10 @@ from typing import Any
 
 import orjson
 
+from pomona.titles.models import TitleState
+
 _TITLE_SKIP = frozenset({"patches", "extensionAttributes", "lastModified"})
 _SUMMARY_MAX = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class TitleState:
-    """What Jamf Pro may see of a title, kept outside its document."""
-
-    enabled: bool = True
-    disabled_versions: tuple[str, ...] = ()
-
-    @classmethod
-    def load(cls, text: str | None) -> TitleState:
-        if not text:
-            return cls()
-        data = orjson.loads(text)
-        return cls(bool(data.get("enabled", True)), tuple(data.get("disabledVersions", ())))
-
-    def dump(self) -> str:
-        data = {"enabled": self.enabled, "disabledVersions": list(self.disabled_versions)}
-        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"enabled": self.enabled, "disabledVersions": list(self.disabled_versions)}
-
-    def pruned(self, versions: list[str]) -> TitleState:
-        """Forget disabled versions the document no longer has (deleted or renamed)."""
-        kept = tuple(v for v in versions if v in self.disabled_versions)
-        return TitleState(self.enabled, kept)
 
 
 @dataclass(slots=True)

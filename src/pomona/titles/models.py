@@ -9,12 +9,42 @@ rendered feed is stale.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import orjson
 from sqlalchemy import BigInteger, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pomona.db import Base, Key, LongText, UtcDateTime
+
+
+@dataclass(frozen=True, slots=True)
+class TitleState:
+    """What Jamf Pro may see of a title, kept outside its document: the value of the ``state``
+    columns below (canonical JSON, so that equal states are equal text)."""
+
+    enabled: bool = True
+    disabled_versions: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, text: str | None) -> TitleState:
+        if not text:
+            return cls()
+        data = orjson.loads(text)
+        return cls(bool(data.get("enabled", True)), tuple(data.get("disabledVersions", ())))
+
+    def dump(self) -> str:
+        return orjson.dumps(self.as_dict(), option=orjson.OPT_SORT_KEYS).decode()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "disabledVersions": list(self.disabled_versions)}
+
+    def pruned(self, versions: list[str]) -> TitleState:
+        """Forget disabled versions the document no longer has (deleted or renamed)."""
+        kept = tuple(v for v in versions if v in self.disabled_versions)
+        return TitleState(self.enabled, kept)
 
 
 class Title(Base):
@@ -60,4 +90,4 @@ class FeedState(Base):
     generation: Mapped[int] = mapped_column(BigInteger)
 
 
-__all__ = ["FeedState", "Title", "TitleRevision"]
+__all__ = ["FeedState", "Title", "TitleRevision", "TitleState"]

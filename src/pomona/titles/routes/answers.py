@@ -1,0 +1,103 @@
+"""What the title routes share: path and header parameters, the answer to a title write, and
+the OpenAPI descriptions of bodies read by hand."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Header, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from pomona.errors import PreconditionFailed, Problem
+from pomona.errors_http import ProblemOut
+from pomona.titles.schemas import ID_PATTERN, SoftwareTitle
+from pomona.titles.values import WriteResult
+
+TitleIdParam = Annotated[str, Path(description="The title's id", pattern=ID_PATTERN)]
+VersionParam = Annotated[str, Path(description="A version string of the title", min_length=1)]
+Strict = Annotated[bool, Query(description="Reject input that needed any normalisation")]
+IfMatch = Annotated[
+    str | None,
+    Header(description='Only write if the title is at this revision (its ETag, e.g. "r3")'),
+]
+
+
+def revision_of(if_match: str | None) -> int | None:
+    """The revision an ``If-Match`` header names; None when it names none, or any."""
+    if if_match is None or if_match.strip() == "*":
+        return None  # "*" matches any current revision (RFC 9110 section 13.1.1)
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.startswith("r") or not tag[1:].isdigit():
+        raise PreconditionFailed(
+            [
+                Problem(
+                    "/if-match",
+                    f'If-Match must be a title ETag such as "r3", not {if_match}; '
+                    "read the ETag with GET /api/v1/titles/{id}",
+                    "header",
+                )
+            ],
+            code="if_match_invalid",
+        )
+    return int(tag[1:])
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class TitleWriteOut(Out):
+    id: str
+    revision: int
+    warnings: list[ProblemOut] = Field(description="What was normalised on the way in")
+    definition: SoftwareTitle
+
+
+def warnings_out(result: WriteResult) -> list[ProblemOut]:
+    return [ProblemOut(**w.as_dict()) for w in result.warnings]
+
+
+def title_out(result: WriteResult) -> TitleWriteOut:
+    return TitleWriteOut(
+        id=result.title.id,
+        revision=result.revision,
+        warnings=warnings_out(result),
+        definition=result.title,
+    )
+
+
+def json_body(schema: str, description: str) -> dict[str, Any]:
+    """``openapi_extra`` for a JSON body a route reads itself (to answer its own errors)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
+    }
+
+
+ZIP_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A zip: patch_archive/<id>.json per title (PatchServer's layout)",
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "A zip archive, a JSON definition or array of definitions, or a multipart "
+        "form with any number of 'file' fields (zip or JSON files)",
+        "content": {
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
+                }
+            },
+        },
+    }
+}

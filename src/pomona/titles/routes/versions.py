@@ -1,0 +1,135 @@
+"""HTTP routes of a title's versions in the native API: list, add, read, edit, delete.
+Parse, call, answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import Field
+
+from pomona.errors_http import ProblemOut, error_responses
+from pomona.http import read_json
+from pomona.titles.access import check_may_write
+from pomona.titles.deps import Author, Reader, Titles, Writer
+from pomona.titles.routes.answers import (
+    Out,
+    Strict,
+    TitleIdParam,
+    VersionParam,
+    json_body,
+    warnings_out,
+)
+from pomona.titles.schemas import Patch
+from pomona.titles.values import WriteResult
+
+
+class VersionWriteOut(Out):
+    id: str
+    revision: int
+    warnings: list[ProblemOut]
+    version: Patch | None = Field(description="The version as stored; null after a delete")
+
+
+def _version_out(result: WriteResult, version: str | None) -> VersionWriteOut:
+    patch = next((p for p in result.title.patches if p.version == version), None)
+    return VersionWriteOut(
+        id=result.title.id, revision=result.revision, warnings=warnings_out(result), version=patch
+    )
+
+
+api = APIRouter(prefix="/api/v1/titles", tags=["titles"])
+
+
+@api.get(
+    "/{title_id}/versions",
+    response_model=list[Patch],
+    responses=error_responses(401, 403, 404, 422),
+)
+async def list_versions(
+    titles: Titles, _caller: Reader, title_id: TitleIdParam
+) -> list[dict[str, Any]]:
+    """The title's versions, newest first, as Jamf Pro reads them."""
+    return await titles.versions(title_id)
+
+
+@api.post(
+    "/{title_id}/versions",
+    status_code=201,
+    response_model=VersionWriteOut,
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422),
+    openapi_extra=json_body("Patch", "One version"),
+)
+async def add_version(
+    request: Request,
+    titles: Titles,
+    caller: Writer,
+    actor: Author,
+    title_id: TitleIdParam,
+    after: Annotated[
+        str | None, Query(description="Insert just after (older than) this version")
+    ] = None,
+    before: Annotated[
+        str | None, Query(description="Insert just before (newer than) this version")
+    ] = None,
+    strict: Strict = False,
+) -> VersionWriteOut:
+    """Add a version: the newest by default, or placed with ``after``/``before``."""
+    check_may_write(caller, title_id)
+    raw = await read_json(request)
+    result = await titles.add_version(
+        title_id, raw, actor, after=after, before=before, strict=strict
+    )
+    return _version_out(result, raw.get("version") if isinstance(raw, dict) else None)
+
+
+@api.get(
+    "/{title_id}/versions/{version}",
+    response_model=Patch,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def get_version(
+    titles: Titles, _caller: Reader, title_id: TitleIdParam, version: VersionParam
+) -> dict[str, Any]:
+    """One version of a title."""
+    return await titles.version(title_id, version)
+
+
+@api.put(
+    "/{title_id}/versions/{version}",
+    response_model=VersionWriteOut,
+    responses=error_responses(400, 401, 403, 404, 409, 413, 422),
+    openapi_extra=json_body("Patch", "The version's new content (its version string may change)"),
+)
+async def replace_version(
+    request: Request,
+    titles: Titles,
+    caller: Writer,
+    actor: Author,
+    title_id: TitleIdParam,
+    version: VersionParam,
+    strict: Strict = False,
+) -> VersionWriteOut:
+    """Edit a version in place; it keeps its position."""
+    check_may_write(caller, title_id)
+    raw = await read_json(request)
+    result = await titles.replace_version(title_id, version, raw, actor, strict=strict)
+    return _version_out(result, raw.get("version") if isinstance(raw, dict) else None)
+
+
+@api.delete(
+    "/{title_id}/versions/{version}",
+    response_model=VersionWriteOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def delete_version(
+    titles: Titles,
+    caller: Writer,
+    actor: Author,
+    title_id: TitleIdParam,
+    version: VersionParam,
+) -> VersionWriteOut:
+    """Delete one version; the last version of a title cannot be deleted."""
+    check_may_write(caller, title_id)
+    result = await titles.delete_version(title_id, version, actor)
+    return _version_out(result, None)

@@ -1,0 +1,274 @@
+"""Many titles at once: restores and imports (all validated, then all written in one
+transaction, or none), the remote-import job, and the export that backups are made of."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import orjson
+from anyio import to_thread
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pomona.auth.scopes import Principal
+from pomona.db import utcnow
+from pomona.errors import BadRequest, Invalid, Problem
+from pomona.queue.jobs import params_of, principal_of, settle
+from pomona.queue.models import Job
+from pomona.settings import Settings
+from pomona.titles.access import check_may_write
+from pomona.titles.models import Title, TitleRevision, TitleState
+from pomona.titles.schemas import SoftwareTitle
+from pomona.titles.services.revisions import (
+    bump_generation,
+    find_title,
+    free_copy_id,
+    import_history,
+    moment_after,
+    new_row,
+    revision_dict,
+    store,
+)
+from pomona.titles.services.writes import TitleWrites
+from pomona.titles.sources import from_remote
+from pomona.titles.validation import check_definition
+from pomona.titles.values import (
+    POLICIES,
+    Actor,
+    Exported,
+    ImportOutcome,
+    ImportReport,
+    Incoming,
+    RemoteImport,
+    Then,
+)
+
+# One incoming document once validated: where it came from, the title, its warnings.
+Checked = tuple[Incoming, SoftwareTitle, list[Problem]]
+
+
+class _DryRun(Exception):
+    """Leave the transaction without writing anything, carrying the outcomes out of it."""
+
+    def __init__(self, outcomes: list[ImportOutcome]) -> None:
+        super().__init__()
+        self.outcomes = outcomes
+
+
+class TitleImports(TitleWrites):
+    async def apply_items(
+        self,
+        caller: Principal,
+        actor: Actor,
+        items: list[Incoming],
+        *,
+        policy: str,
+        dry_run: bool,
+        action: str,
+        then: Then | None = None,
+    ) -> list[ImportOutcome]:
+        """Check that ``caller`` may write every title, then write them all in one transaction
+        (each with its revision and audit record), or none. Requests and jobs both end here."""
+        if not items:
+            raise Invalid("no definitions found", code="no_definitions")
+        for item in items:
+            title_id = item.document.get("id") if isinstance(item.document, dict) else None
+            if isinstance(title_id, str):
+                check_may_write(caller, title_id)
+        return await self.apply_many(
+            items, actor, policy=policy, dry_run=dry_run, action=action, then=then
+        )
+
+    async def apply_many(
+        self,
+        items: Sequence[Incoming],
+        actor: Actor,
+        *,
+        policy: str,
+        dry_run: bool,
+        action: str,
+        then: Then | None = None,
+    ) -> list[ImportOutcome]:
+        """Write many titles in one transaction, after every document has passed validation.
+
+        ``policy`` says what happens to an id that exists: ``skip`` leaves it, ``replace``
+        makes the incoming document current as a new revision (the old one stays in history),
+        ``copy`` stores the incoming one beside it under a free id ``<id>-copy[-N]``. Nothing is
+        written if any document is invalid, nor on a dry run. ``then`` is called with the
+        outcomes inside the transaction, before it commits (not on a dry run): a job records its
+        end there, so the titles and the job's result are written together or not at all.
+
+        Validation of the whole lot runs in a worker thread, before the write lock is taken.
+        """
+        if policy not in POLICIES:
+            raise BadRequest(
+                [Problem("/policy", f"policy must be one of {', '.join(POLICIES)}", "query")],
+                code="policy_invalid",
+            )
+        now = utcnow()
+        checked = await to_thread.run_sync(check_all, items, now)
+        try:
+            return await self._write_all(checked, actor, policy, dry_run, action, now, then)
+        except _DryRun as dry:
+            return dry.outcomes
+
+    async def _write_all(
+        self,
+        checked: list[Checked],
+        actor: Actor,
+        policy: str,
+        dry_run: bool,
+        action: str,
+        now: datetime,
+        then: Then | None,
+    ) -> list[ImportOutcome]:
+        outcomes: list[ImportOutcome] = []
+        ids = [title.id for _, title, _ in checked]
+        async with self.db.transaction() as session:
+            generation = await bump_generation(session)
+            existing = set(
+                await session.scalars(select(Title.title_id).where(Title.title_id.in_(ids)))
+                if ids
+                else ()
+            )
+            taken = set(existing)
+            for item, title, warnings in checked:
+                outcome = ImportOutcome(item.source, title.id, "create", warnings=warnings)
+                if title.id in existing:
+                    if policy == "skip":
+                        outcome.result = "skip"
+                        outcomes.append(outcome)
+                        continue
+                    if policy == "copy":
+                        outcome.id = await free_copy_id(session, title.id, taken)
+                        title = title.model_copy(update={"id": outcome.id})
+                        outcome.result = "copy"
+                    else:
+                        outcome.result = "replace"
+                taken.add(outcome.id)
+                outcomes.append(outcome)
+                if not dry_run:
+                    await self._write_one(
+                        session, item, title, outcome, generation, actor, action, now
+                    )
+            if dry_run:
+                raise _DryRun(outcomes)
+            if then is not None:
+                await then(session, outcomes)
+        if any(o.result != "skip" for o in outcomes):
+            self.changed()
+        return outcomes
+
+    async def _write_one(
+        self,
+        session: AsyncSession,
+        item: Incoming,
+        title: SoftwareTitle,
+        outcome: ImportOutcome,
+        generation: int,
+        actor: Actor,
+        action: str,
+        now: datetime,
+    ) -> None:
+        row = await find_title(session, outcome.id)
+        moment = now if row is None else moment_after(row.last_modified)
+        if row is None:
+            row = new_row(outcome.id, moment)
+        history_written = False
+        if item.history and outcome.result == "create":
+            history_written = await import_history(session, outcome.id, item.history)
+        written = await store(
+            session,
+            row,
+            title,
+            moment,
+            generation,
+            action,
+            actor,
+            summary=f"{action}d from {item.source}"
+            + (" with its history" if history_written else ""),
+            state=item.state,
+            with_changes=True,
+        )
+        outcome.revision = written.revision
+        outcome.database_id = written.database_id
+
+    async def export(self, *, history: bool) -> list[Exported]:
+        """Every current title with its state and, if asked, its whole history; for backups."""
+        async with self.db.sessions() as session:
+            rows = list(await session.scalars(select(Title).order_by(Title.title_id)))
+            revisions: dict[str, list[dict[str, Any]]] = {}
+            if history:
+                for revision in await session.scalars(
+                    select(TitleRevision).order_by(TitleRevision.title_id, TitleRevision.number)
+                ):
+                    revisions.setdefault(revision.title_id, []).append(revision_dict(revision))
+        return [
+            Exported(
+                row.title_id,
+                orjson.loads(row.document),
+                TitleState.load(row.state),
+                row.revision,
+                revisions.get(row.title_id, []),
+            )
+            for row in rows
+        ]
+
+    async def import_remote(self, job: Job, settings: Settings) -> dict[str, Any]:
+        """The work of a ``titles.import-remote`` job: fetch, then write as the token that asked.
+
+        The job's result is recorded in the transaction that writes the titles, so a task run
+        again after a crash between the two finds the job finished instead of importing twice
+        (which, with ``copy``, would store second copies)."""
+        asked = RemoteImport.from_params(params_of(job))
+        gathered = await from_remote(asked.url, asked.ids, settings)
+
+        def report(outcomes: list[ImportOutcome]) -> dict[str, Any]:
+            found = ImportReport(outcomes, gathered.ignored, asked.policy, asked.dry_run)
+            return found.as_dict()
+
+        async def finish(session: AsyncSession, outcomes: list[ImportOutcome]) -> None:
+            await settle(session, job.job_id, result=report(outcomes))
+
+        outcomes = await self.apply_items(
+            principal_of(job),
+            Actor(job.actor, None, job.client),
+            gathered.items,
+            policy=asked.policy,
+            dry_run=asked.dry_run,
+            action="import",
+            then=finish,
+        )
+        return report(outcomes)
+
+
+def check_all(items: Sequence[Incoming], now: datetime) -> list[Checked]:
+    """Validate every document, or raise ``Invalid`` with the problems of all of them, each
+    located in its source; an id may come only once."""
+    checked: list[Checked] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for item in items:
+        try:
+            found = check_definition(item.document, now=now)
+        except Invalid as exc:
+            problems.extend(replace(p, path=item.source + p.path) for p in exc.problems)
+            continue
+        title_id = found.title.id
+        if title_id in seen:
+            problems.append(
+                Problem(
+                    item.source,
+                    f"title '{title_id}' is also in {seen[title_id]}; keep one",
+                    code="duplicate_title",
+                )
+            )
+            continue
+        seen[title_id] = item.source
+        checked.append((item, found.title, found.warnings))
+    if problems:
+        raise Invalid(problems)
+    return checked
