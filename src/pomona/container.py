@@ -7,7 +7,7 @@ Routes reach them through each domain's ``deps.py``, never by digging in ``app.s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,7 +40,7 @@ def build_services(
     db: Database,
     tasks: Tasks,
     *,
-    on_titles_change: Callable[[], None] | None = None,
+    on_titles_change: Callable[[], Awaitable[None]] | None = None,
 ) -> Services:
     """Every service on ``db``. ``on_titles_change`` is told of each title write (the web
     process's feed cache listens, so its own writes show on its feed at once)."""

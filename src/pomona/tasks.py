@@ -49,6 +49,12 @@ class _TaskServices:
         self._built: Services | None = None
         self.tasks: Tasks | None = None
 
+    async def _titles_changed(self) -> None:
+        # The listener is the web process's feed, on another thread's event loop: it is only
+        # told, and reloads on its next request.
+        if self._on_titles_change is not None:
+            self._on_titles_change()
+
     def __call__(self) -> Services:
         with self._lock:
             if self._built is None:
@@ -57,7 +63,7 @@ class _TaskServices:
                     self._settings,
                     self._queue.runtime.db,
                     self.tasks,
-                    on_titles_change=self._on_titles_change,
+                    on_titles_change=self._titles_changed,
                 )
             return self._built
 

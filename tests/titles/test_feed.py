@@ -410,6 +410,27 @@ async def test_the_last_good_feed_is_served_while_the_database_cannot_be_read(
         engine.dispose()
 
 
+async def test_readers_are_answered_from_the_feed_as_rendered_while_a_reload_runs(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """A reload (after another process's write) must not queue readers behind it: they get the
+    feed as rendered until the new one replaces it. The writer of a change through this
+    process is answered only once its change is on the feed."""
+    await publish(client, admin, "A")
+    before = await client.get("/jamf/v1/software")
+    cache: FeedCache = app.state.feed
+
+    async with cache._lock:  # another request's reload, in progress
+        cache.invalidate()
+        during = await asyncio.wait_for(client.get("/jamf/v1/software"), timeout=30)
+    await publish(client, admin, "B")
+    after = await client.get("/jamf/v1/software")
+
+    assert during.status_code == 200
+    assert during.content == before.content
+    assert [t["id"] for t in after.json()] == ["A", "B"]
+
+
 # -- the plain ASGI path: every answer prepared once ----------------------------------------------
 
 

@@ -159,7 +159,7 @@ class TitleImports(TitleWrites):
             if then is not None:
                 await then(session, outcomes)
         if any(o.result != "skip" for o in outcomes):
-            self.changed()
+            await self.changed()
         return outcomes
 
     async def _write_one(

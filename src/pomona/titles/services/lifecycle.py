@@ -162,5 +162,5 @@ class TitleLifecycle(TitleWrites):
                 state=TitleState.load(target.state),
                 with_changes=True,
             )
-        self.changed()
+        await self.changed()
         return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -17,14 +17,17 @@ from pomona.titles.values import TitlePage, TitleRecord
 class TitleReads:
     """Searches and reads; holds the database and who to tell when titles change."""
 
-    def __init__(self, db: Database, *, on_change: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, db: Database, *, on_change: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self.db = db
         self.on_change = on_change
 
-    def changed(self) -> None:
-        """Tell the listener (the web process's feed cache) that titles were written."""
+    async def changed(self) -> None:
+        """Tell the listener (the web process's feed cache) that titles were written, and wait
+        for it: the writer is answered once its write is on this process's feed."""
         if self.on_change is not None:
-            self.on_change()
+            await self.on_change()
 
     async def search(self, *, query: str | None, offset: int, limit: int) -> TitlePage:
         where = []

@@ -90,7 +90,7 @@ class TitleWrites(TitleReads):
                 warnings=checked.warnings,
             )
             result.created = True
-        self.changed()
+        await self.changed()
         return result
 
     async def replace(
@@ -129,7 +129,7 @@ class TitleWrites(TitleReads):
                 warnings=checked.warnings,
                 with_changes=True,
             )
-        self.changed()
+        await self.changed()
         return result
 
     async def delete(self, title_id: str, actor: Actor, *, if_revision: int | None = None) -> None:
@@ -138,7 +138,7 @@ class TitleWrites(TitleReads):
             row = await require_title(session, title_id)
             check_revision(row, if_revision)
             await write_tombstone(session, row, actor)
-        self.changed()
+        await self.changed()
 
     # -- single versions -------------------------------------------------------------------------
 
@@ -262,7 +262,7 @@ class TitleWrites(TitleReads):
                         )
                 except _Stale:
                     continue
-                self.changed()
+                await self.changed()
                 return result
         except _Unchanged as unchanged:
             return unchanged.result
