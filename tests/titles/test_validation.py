@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pomona.errors import Invalid, Problem
-from pomona.times import format_time, parse_time
 from pomona.titles.schemas import OPERATORS, SoftwareTitle
 from pomona.titles.validation import Checked, check_definition
 from tests.conftest import fixture_text
@@ -514,19 +513,6 @@ def test_release_dates_are_served_canonical(given: str, served: str, warned: boo
     assert checked.title.patches[2].releaseDate == served
     expected = [("/patches/2/releaseDate", f"'{given}' was read as {served}")] if warned else []
     assert [(w.path, w.message) for w in checked.warnings] == expected
-
-
-def test_format_time_always_gives_four_digit_years_in_utc() -> None:
-    assert format_time(datetime(5, 1, 2, 3, 4, 5, tzinfo=UTC)) == "0005-01-02T03:04:05Z"
-    assert format_time(datetime.fromisoformat("2024-05-01T14:00:00+02:00")) == (
-        "2024-05-01T12:00:00Z"
-    )
-
-
-def test_parse_time_flags_repairs() -> None:
-    assert parse_time("2024-05-01T12:00:00Z") == (datetime(2024, 5, 1, 12, tzinfo=UTC), False)
-    assert parse_time("2024-05-01T14:00:00+02:00") == (datetime(2024, 5, 1, 12, tzinfo=UTC), True)
-    assert parse_time("soon") is None
 
 
 # -- lastModified and currentVersion belong to the server -----------------------------------------
