@@ -24,11 +24,12 @@ from pomona.titles.models import Title, TitleRevision, TitleState
 from pomona.titles.schemas import SoftwareTitle
 from pomona.titles.services.revisions import (
     bump_generation,
-    find_title,
+    find_titles,
     free_copy_id,
     import_history,
     moment_after,
     new_row,
+    next_revision_numbers,
     revision_dict,
     store,
 )
@@ -126,21 +127,18 @@ class TitleImports(TitleWrites):
         then: Then | None,
     ) -> list[ImportOutcome]:
         outcomes: list[ImportOutcome] = []
+        planned: list[tuple[Incoming, SoftwareTitle, ImportOutcome]] = []
         ids = [title.id for _, title, _ in checked]
         async with self.db.transaction() as session:
             generation = await bump_generation(session)
-            existing = set(
-                await session.scalars(select(Title.title_id).where(Title.title_id.in_(ids)))
-                if ids
-                else ()
-            )
-            taken = set(existing)
+            rows = await find_titles(session, ids)
+            taken = set(rows)
             for item, title, warnings in checked:
                 outcome = ImportOutcome(item.source, title.id, "create", warnings=warnings)
-                if title.id in existing:
+                outcomes.append(outcome)
+                if title.id in rows:
                     if policy == "skip":
                         outcome.result = "skip"
-                        outcomes.append(outcome)
                         continue
                     if policy == "copy":
                         outcome.id = await free_copy_id(session, title.id, taken)
@@ -149,16 +147,31 @@ class TitleImports(TitleWrites):
                     else:
                         outcome.result = "replace"
                 taken.add(outcome.id)
-                outcomes.append(outcome)
-                if not dry_run:
-                    await self._write_one(
-                        session, item, title, outcome, generation, actor, action, now
-                    )
+                planned.append((item, title, outcome))
             if dry_run:
                 raise _DryRun(outcomes)
+            numbers = await next_revision_numbers(session, [o.id for _, _, o in planned])
+            written = [
+                await self._write_one(
+                    session,
+                    item,
+                    title,
+                    outcome,
+                    rows.get(outcome.id),
+                    numbers[outcome.id],
+                    generation,
+                    actor,
+                    action,
+                    now,
+                )
+                for item, title, outcome in planned
+            ]
+            await session.flush()  # every title, revision and audit record in one go
+            for (_, _, outcome), row in zip(planned, written, strict=True):
+                outcome.database_id = row.pk
             if then is not None:
                 await then(session, outcomes)
-        if any(o.result != "skip" for o in outcomes):
+        if planned:
             await self.changed()
         return outcomes
 
@@ -168,17 +181,18 @@ class TitleImports(TitleWrites):
         item: Incoming,
         title: SoftwareTitle,
         outcome: ImportOutcome,
+        row: Title | None,
+        number: int,
         generation: int,
         actor: Actor,
         action: str,
         now: datetime,
-    ) -> None:
-        row = await find_title(session, outcome.id)
+    ) -> Title:
         moment = now if row is None else moment_after(row.last_modified)
         if row is None:
             row = new_row(outcome.id, moment)
         history_written = False
-        if item.history and outcome.result == "create":
+        if item.history and outcome.result == "create" and number == 1:
             history_written = await import_history(session, outcome.id, item.history)
         written = await store(
             session,
@@ -192,9 +206,12 @@ class TitleImports(TitleWrites):
             + (" with its history" if history_written else ""),
             state=item.state,
             with_changes=True,
+            # After an imported history, the next number follows it.
+            number=None if history_written else number,
+            flush=history_written,
         )
         outcome.revision = written.revision
-        outcome.database_id = written.database_id
+        return row
 
     async def export(self, *, history: bool) -> list[Exported]:
         """Every current title with its state and, if asked, its whole history; for backups."""
