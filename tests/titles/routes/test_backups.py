@@ -102,6 +102,32 @@ async def test_one_invalid_document_writes_nothing_and_every_problem_is_listed(
     assert await ids(client) == []
 
 
+async def test_a_restore_of_many_titles_numbers_every_revision_and_audits_each(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """Titles are written in batches (FLUSH_EVERY): across batches, every title gets the next
+    number of its own history, its audit record and, when new, its database id."""
+    for title_id in ("T00", "T03", "T07", "T11"):
+        await client.post("/api/v1/titles", json=definition(title_id), headers=admin)
+    await client.delete("/api/v1/titles/T07", headers=admin)  # numbering goes on after a delete
+    archive = patchserver_backup(*(definition(f"T{i:02d}") for i in range(13)))
+
+    answer = await restore(client, admin, archive, policy="replace")
+
+    assert answer.status_code == 200, answer.text
+    revisions = {o["id"]: o["revision"] for o in answer.json()["items"]}
+    expected = {f"T{i:02d}": 1 for i in range(13)} | {"T00": 2, "T03": 2, "T07": 3, "T11": 2}
+    assert revisions == expected
+    assert await ids(client) == sorted(expected)
+    for title_id, revision in expected.items():
+        history = (await client.get(f"/api/v1/titles/{title_id}/history", headers=admin)).json()
+        assert history["items"][0]["number"] == revision
+    audit = await client.get(
+        "/api/v1/audit", params={"action": "title.restore", "perPage": 100}, headers=admin
+    )
+    assert sorted(e["target"] for e in audit.json()["items"]) == [f"title:{i}" for i in expected]
+
+
 async def test_backup_round_trip_keeps_state_and_history(
     client: httpx.AsyncClient,
     admin: dict[str, str],

@@ -47,6 +47,12 @@ from pomona.titles.values import (
     Then,
 )
 
+# Titles written per flush: each flush is one batch of statements, but also one stretch of
+# work on the event loop that serves the Jamf feed, so the batches are kept small. Measured
+# (bench "load", restores back to back): one flush for all 500 put the feed's p99 at 70 ms;
+# 25 per flush, 31-34 ms; 5 per flush, 26-31 ms, for the same number of restores.
+FLUSH_EVERY = 5
+
 # One incoming document once validated: where it came from, the title, its warnings.
 Checked = tuple[Incoming, SoftwareTitle, list[Problem]]
 
@@ -151,22 +157,18 @@ class TitleImports(TitleWrites):
             if dry_run:
                 raise _DryRun(outcomes)
             numbers = await next_revision_numbers(session, [o.id for _, _, o in planned])
-            written = [
-                await self._write_one(
-                    session,
-                    item,
-                    title,
-                    outcome,
-                    rows.get(outcome.id),
-                    numbers[outcome.id],
-                    generation,
-                    actor,
-                    action,
-                    now,
+            written: list[Title] = []
+            for item, title, outcome in planned:
+                row = rows.get(outcome.id)
+                number = numbers[outcome.id]
+                written.append(
+                    await self._write_one(
+                        session, item, title, outcome, row, number, generation, actor, action, now
+                    )
                 )
-                for item, title, outcome in planned
-            ]
-            await session.flush()  # every title, revision and audit record in one go
+                if len(written) % FLUSH_EVERY == 0:
+                    await session.flush()
+            await session.flush()
             for (_, _, outcome), row in zip(planned, written, strict=True):
                 outcome.database_id = row.pk
             if then is not None:
