@@ -17,7 +17,7 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import httpx
 
@@ -101,8 +101,11 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise FetchError(f"cannot resolve '{host}': {exc}; check the URL's host name") from None
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        # ValueError: a host with a NUL character, which the resolver cannot be given.
+        raise FetchError(
+            f"cannot resolve '{_clip(host)}': {exc}; check the URL's host name"
+        ) from None
     seen: dict[str, IPAddress] = {}
     for _family, _type, _proto, _name, sockaddr in infos:
         text = str(sockaddr[0]).split("%")[0]
@@ -110,20 +113,33 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return list(seen.values())
 
 
+def _split(url: str) -> tuple[SplitResult, str, int]:
+    """The parts, host and port of an http(s) URL, or ``FetchError``: ``urlsplit`` raises
+    ``ValueError`` for an unclosed ``[`` and ``.port`` for a port out of range, and a URL is
+    client input, to be refused, not an error of the server."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        raise FetchError(f"'{_clip(url)}' is not a valid URL (check its host and port)") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise FetchError(f"'{_clip(url)}' is not an http or https URL")
+    if parts.username or parts.password:
+        raise FetchError("give the URL without a user name or password")
+    return parts, host, port or (443 if parts.scheme == "https" else 80)
+
+
+def _clip(url: str) -> str:
+    # Messages quote the URL; a 2 KB one would bury what is wrong with it.
+    return url if len(url) <= 200 else url[:200] + "..."
+
+
 async def check_url(url: str, policy: FetchPolicy) -> tuple[str, str, IPAddress]:
     """The host, scheme and checked address ``fetch`` would connect to for ``url``, or
     ``FetchError`` when the policy refuses it: requests check an address before they queue work
     that will fetch from it."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchError(f"'{url}' is not an http or https URL")
-    if parts.username or parts.password:
-        raise FetchError("give the URL without a user name or password")
-    host = parts.hostname
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise FetchError(f"'{url}' has an invalid port") from None
+    parts, host, port = _split(url)
     addresses = await resolve(host, port)
     refused = [a for a in addresses if forbidden(a) and not _allowed(policy, host, a)]
     if refused or not addresses:

@@ -41,6 +41,12 @@ def test_upload_list_edit_download_delete(server: Server, tmp_path: Path) -> Non
     assert "replace" in clash.stderr
     assert "next: add --replace" in clash.stderr  # the CLI's own step, from the error's code
 
+    # The same content under a taken name, resumable: nothing to send, and no clash.
+    again = run(env, "packages", "upload", str(package), "--name", "Copy.pkg", "--json")
+    assert again.returncode == 0, again.stderr
+    assert "same content; nothing to upload" in again.stderr
+    assert json.loads(again.stdout)["sha256"] == digest
+
     listed = json.loads(run(env, "packages", "list", "--json").stdout)
     assert [p["filename"] for p in listed] == ["Copy.pkg", "Example-2.2.pkg"]
     edited = run(env, "packages", "edit", "Copy.pkg", "--tag", "test", "--notes", "QA", "--json")

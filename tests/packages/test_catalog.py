@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 
 from pomona.audit.service import Who
-from pomona.errors import NotFound
+from pomona.errors import Invalid, NotFound
 from pomona.packages.values import PackageEdit
 from tests.packages.conftest import payload
 
@@ -34,3 +34,14 @@ async def test_an_edit_changes_only_what_it_sets(app: FastAPI) -> None:
     with pytest.raises(NotFound) as gone:
         await catalog.get("e.pkg")
     assert gone.value.code == "package_not_found"
+
+
+async def test_notes_with_control_characters_are_refused(app: FastAPI) -> None:
+    packages = app.state.services.packages
+    await packages.uploads.receive("n.pkg", once(payload(10)), length=10, who=WHO)
+    with pytest.raises(Invalid) as refused:
+        await packages.catalog.update("n.pkg", PackageEdit(notes="a\x00b", tags=["x"]), who=WHO)
+    assert refused.value.code == "notes_invalid"
+    assert refused.value.problems[0].message == "character 2 (U+0000) is a control character"
+    unchanged = await packages.catalog.get("n.pkg")
+    assert (unchanged.notes, unchanged.tags) == (None, [])

@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import make_url
 
 from pomona.audit.service import Who
+from pomona.auth.scopes import Principal
 from pomona.db import Database, utcnow
 from pomona.errors import Conflict
 from pomona.migrations import upgrade
@@ -36,6 +37,7 @@ from tests.packages.conftest import payload
 
 MiB = 1024 * 1024
 WHO = Who("token:t")
+CALLER = Principal("token:t", frozenset({"packages:write"}))
 
 
 @pytest.fixture
@@ -70,13 +72,15 @@ async def test_pieces_on_two_stores_never_interleave(stores: list[PackageService
     upload_id = created.upload_id
     started, go_on = asyncio.Event(), asyncio.Event()
     writing = asyncio.create_task(
-        first.append(upload_id, 0, pieces(data[:MiB], started, go_on), who=WHO)
+        first.append(upload_id, 0, pieces(data[:MiB], started, go_on), who=WHO, caller=CALLER)
     )
     await started.wait()
     # The other store's piece at the same offset waits for the lease, then finds the offset
     # moved; its HEAD waits too, and tells the offset the first piece reached.
-    rival = asyncio.create_task(second.append(upload_id, 0, once(data[:MiB]), who=WHO))
-    asked = asyncio.create_task(second.upload_state(upload_id))
+    rival = asyncio.create_task(
+        second.append(upload_id, 0, once(data[:MiB]), who=WHO, caller=CALLER)
+    )
+    asked = asyncio.create_task(second.upload_state(upload_id, caller=CALLER))
     await asyncio.sleep(0.3)
     assert not rival.done()
     assert not asked.done()
@@ -91,7 +95,7 @@ async def test_pieces_on_two_stores_never_interleave(stores: list[PackageService
     offset = MiB
     for index, uploads in enumerate([second, first, second]):
         piece = data[offset : offset + MiB + 1] if index < 2 else data[offset:]
-        state = await uploads.append(upload_id, offset, once(piece), who=WHO)
+        state = await uploads.append(upload_id, offset, once(piece), who=WHO, caller=CALLER)
         offset += len(piece)
         assert state.offset == offset
     assert state.published is not None
@@ -117,7 +121,9 @@ async def test_a_lease_left_by_a_dead_holder_runs_out(stores: list[PackageServic
     assert busy.value.code == "upload_busy"
     async with uploads.db.transaction() as session:
         await session.execute(held.values(lease_expires=utcnow() - timedelta(seconds=1)))
-    state = await stores[1].uploads.append(created.upload_id, 0, once(b"0123456789"), who=WHO)
+    state = await stores[1].uploads.append(
+        created.upload_id, 0, once(b"0123456789"), who=WHO, caller=CALLER
+    )
     assert state.published is not None
 
 

@@ -6,6 +6,7 @@ import base64
 import copy
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -855,7 +856,7 @@ def test_all_sloppiness_at_once_is_repaired_and_each_repair_reported() -> None:
 # -- text no database can keep, nesting no encoder can write -----------------------------------
 
 
-@pytest.mark.parametrize("path", ["/name", "/patches/0/version", f"{CRITERION}/value"])
+@pytest.mark.parametrize("path", ["/name", f"{CRITERION}/value"])
 def test_nul_characters_are_rejected(path: str) -> None:
     assert [(p.path, p.message) for p in errors(with_value(path, "a\x00b"))] == [
         (path, "contains a NUL character (\\u0000); remove it")
@@ -933,3 +934,94 @@ def test_nulls_inside_dependencies_are_rejected() -> None:
         ("/patches/0/dependencies/0/name", NULL_MESSAGE),
         ("/patches/0/dependencies/1/1", NULL_MESSAGE),
     ]
+
+
+# -- versions: one rule, as they name URLs and are served as currentVersion ---------------------
+
+VERSION = "/patches/1/version"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2.0/1", "contains '/' at character 4"),
+        ("2.0\n1", "contains the control character U+000A at character 4"),
+        ("2.\t0", "contains the control character U+0009 at character 3"),
+        ("2.0\u20281", "contains the control character U+2028 (LINE SEPARATOR) at character 4"),
+        ("2\u200b.0", "contains the control character U+200B (ZERO WIDTH SPACE) at character 2"),
+        ("2.0\u202e", "contains the control character U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("\x7f", "contains the control character U+007F at character 1"),
+        ("a\x00b", "contains the control character U+0000 at character 2"),
+        ("   ", "must not be blank"),
+        ("\n", "must not be blank"),
+        (".", "'.' cannot be a version"),
+        ("..", "'..' cannot be a version"),
+    ],
+)
+def test_a_version_that_cannot_name_a_url_or_a_line_is_version_invalid(
+    value: str, message: str
+) -> None:
+    for strict in (False, True):
+        problems = errors(with_value(VERSION, value), strict=strict)
+        assert [(p.path, p.code) for p in problems] == [(VERSION, "version_invalid")]
+        assert problems[0].message.startswith(message)
+
+
+@pytest.mark.parametrize("value", [" 2.0.1", "2.0.1 ", "\t2.0.1\r\n", "2.0.1\u2029", "\u00a02.0.1"])
+def test_whitespace_around_a_version_is_repaired_or_refused_in_strict_mode(value: str) -> None:
+    checked = check(with_value(VERSION, value))
+    assert checked.title.patches[1].version == "2.0.1"
+    assert [(w.path, w.code) for w in checked.warnings] == [(VERSION, "repaired")]
+    position = 1 if value[0].isspace() else len(value.rstrip()) + 1
+    assert f"at character {position}), which was removed" in checked.warnings[0].message
+    refused = errors(with_value(VERSION, value), strict=True)
+    assert [(p.path, p.code) for p in refused] == [(VERSION, "version_invalid")]
+    assert refused[0].message.startswith("strict mode: has whitespace around it")
+
+
+def test_a_repaired_version_is_compared_as_repaired() -> None:
+    problems = errors(with_value(VERSION, " 2.1.0 "))
+    assert [(p.path, p.message) for p in problems] == [
+        (VERSION, "version '2.1.0' is already /patches/0")
+    ]
+
+
+def test_current_version_is_served_from_a_repaired_newest_version() -> None:
+    checked = check(with_value("/patches/0/version", "2.1.0\n"))
+    assert jamf(checked)["currentVersion"] == "2.1.0"
+    assert jamf(checked)["patches"][0]["version"] == "2.1.0"
+
+
+def test_every_bad_version_is_reported_at_once() -> None:
+    document = with_value("/patches/0/version", "a/b")
+    set_at(document, "/patches/2/version", "x\ny")
+    assert [(p.path, p.code) for p in errors(document)] == [
+        ("/patches/0/version", "version_invalid"),
+        ("/patches/2/version", "version_invalid"),
+    ]
+
+
+def test_versions_that_are_only_unusual_are_accepted() -> None:
+    for value in ("2.0 beta (build 5)", "2.0%2F1", "v2.0?x#y", "…", "2.0\u00a0rc", "..."):
+        assert check(with_value(VERSION, value)).title.patches[1].version == value
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(max_size=260), strict=st.booleans())
+def test_any_version_is_accepted_usable_or_refused_as_version_invalid(
+    value: str, strict: bool
+) -> None:
+    result = outcome(with_value(VERSION, value), strict=strict)
+    if isinstance(result, Invalid):
+        codes = {p.code for p in result.problems if p.path == VERSION}
+        # A version equal to another one is a conflict of values, not a bad string.
+        assert "version_invalid" in codes or value.strip() in ("2.1.0", "1.9.7"), result.problems
+        return
+    stored = result.title.patches[1].version
+    assert stored == value.strip()
+    assert 0 < len(stored) <= 255
+    assert "/" not in stored
+    assert stored not in (".", "..")
+    assert stored == stored.strip()
+    assert len(stored.splitlines()) == 1
+    assert not {unicodedata.category(c) for c in stored} & {"Cc", "Cf", "Cs", "Zl", "Zp"}

@@ -33,6 +33,8 @@ NEXT_STEPS: Mapping[str, str] = {
     "lists them",
     "version_not_found": "list the title's versions with `pomona versions list ID`",
     "version_exists": "edit it with `pomona versions edit ID VERSION FILE`",
+    "version_invalid": "give the version as one line without '/' or control characters; a "
+    "title with such a version stored must be replaced whole (`pomona titles replace ID FILE`)",
     "last_version": "add another version first (`pomona versions add ID FILE`), or delete the "
     "title with `pomona titles delete ID`",
     "version_order_invalid": "name every version once; `pomona versions list ID` lists them, or "

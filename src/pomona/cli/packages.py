@@ -244,11 +244,21 @@ def _tus_upload(client: Api, file: Path, name: str, replace: bool, chunk_size: i
         metadata = f"filename {base64.b64encode(name.encode()).decode()}"
         if replace:
             metadata += f",replace {base64.b64encode(b'true').decode()}"
-        created = client.call(
-            "POST",
-            "/api/v1/uploads/",
-            headers={**TUS, "Upload-Length": str(length), "Upload-Metadata": metadata},
-        )
+        try:
+            created = client.send(
+                "POST",
+                "/api/v1/uploads/",
+                headers={**TUS, "Upload-Length": str(length), "Upload-Metadata": metadata},
+            )
+        except ApiFailure as refused:
+            # The server refuses a name that holds other content before any byte is sent; the
+            # same content again is no clash, and worth a local hash only then.
+            codes = {p.get("code") for p in refused.problems}
+            if "package_exists" in codes and _stored_sha256(client, name) == _sha256_of(file):
+                err.print(f"{name} is on the server with the same content; nothing to upload")
+                return
+            show_problems(refused.problems)
+            raise typer.Exit(int(exit_for(refused.status))) from None
         location, offset = created.headers["Location"], 0
         store.put(key, location)
     failures = 0
@@ -303,6 +313,24 @@ def _tus_upload(client: Api, file: Path, name: str, replace: bool, chunk_size: i
                 fail("the server dropped the upload; run the command again to start afresh")
             offset = again
     store.put(key, None)
+
+
+def _stored_sha256(client: Api, name: str) -> str | None:
+    try:
+        record = client.send("GET", _record(name)).json()
+    except ApiFailure:
+        return None
+    return record.get("sha256") if isinstance(record, dict) else None
+
+
+def _sha256_of(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as handle, progress() as bar:
+        task = bar.add_task(f"checksum {file.name}", total=file.stat().st_size)
+        while block := handle.read(4 * 1024 * 1024):
+            digest.update(block)
+            bar.advance(task, len(block))
+    return digest.hexdigest()
 
 
 def _put_upload(client: Api, file: Path, name: str, replace: bool) -> dict[str, Any]:

@@ -6,6 +6,7 @@ catalog never touches bytes, only the rows that describe them.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from pomona.audit.service import Who, record
 from pomona.db import Database, utcnow
 from pomona.errors import Conflict, NotFound
 from pomona.packages.models import Package, PackageBlob, PackageEvent, PackageHistory, PackageTag
+from pomona.packages.names import package_notes
 from pomona.packages.storage import blob_key
 from pomona.packages.values import KEEP, Located, PackageEdit, PackageInfo, Page
 
@@ -34,6 +36,8 @@ class PackageCatalog:
     # -- rows, for this catalog and the publisher ----------------------------------------------
 
     async def row(self, session: AsyncSession, filename: str) -> Package | None:
+        # Names are stored NFC (:mod:`.names`): a name typed decomposed (macOS) finds its record.
+        filename = unicodedata.normalize("NFC", filename)
         return await session.scalar(select(Package).where(Package.filename == filename))
 
     async def info(self, session: AsyncSession, row: Package) -> PackageInfo:
@@ -112,7 +116,7 @@ class PackageCatalog:
                         PackageBlob.quarantine_reason,
                     )
                     .join(PackageBlob, PackageBlob.sha256 == Package.sha256)
-                    .where(Package.filename == filename)
+                    .where(Package.filename == unicodedata.normalize("NFC", filename))
                 )
             ).first()
         if found is None:
@@ -162,6 +166,8 @@ class PackageCatalog:
 
     async def update(self, filename: str, edit: PackageEdit, *, who: Who) -> PackageInfo:
         """Change the notes and/or replace the stage tags."""
+        if edit.notes is not KEEP:
+            package_notes(edit.notes)
         async with self.db.transaction() as session:
             row = await self._existing(session, filename)
             changes: dict[str, Any] = {}

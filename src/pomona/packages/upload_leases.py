@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import anyio
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, or_, select, update
 from sqlalchemy.sql import Update
 
 from pomona.db import Database, utcnow
@@ -51,6 +51,13 @@ class Lease:
     released: bool = False  # the release recorded the offset
 
 
+def upload_where(upload_id: str, owner: str | None) -> ColumnElement[bool]:
+    """The upload's row, if ``owner`` (when given) created it: to anyone else it does not
+    exist, so an id seen in a log or a shared URL tells nothing and opens nothing."""
+    where = PackageUpload.upload_id == upload_id
+    return where if owner is None else and_(where, PackageUpload.uploader == owner)
+
+
 class UploadLeases:
     def __init__(self, db: Database, *, seconds: float = LEASE_SECONDS) -> None:
         self.db = db
@@ -65,11 +72,12 @@ class UploadLeases:
             result = await session.execute(statement.execution_options(synchronize_session=False))
         return cast(CursorResult[Any], result).rowcount
 
-    async def claim(self, upload_id: str, wait: float) -> Lease:
-        """The upload's lease, waiting up to ``wait`` seconds for its holder to release it."""
+    async def claim(self, upload_id: str, wait: float, owner: str | None = None) -> Lease:
+        """The upload's lease, waiting up to ``wait`` seconds for its holder to release it;
+        with ``owner``, only an upload of that owner's (:func:`upload_where`)."""
         holder = uuid.uuid4().hex
         deadline = time.monotonic() + wait
-        where = PackageUpload.upload_id == upload_id
+        where = upload_where(upload_id, owner)
         while True:
             now = utcnow()
             free = or_(PackageUpload.lease_holder.is_(None), PackageUpload.lease_expires < now)
@@ -91,7 +99,7 @@ class UploadLeases:
                 )
             await asyncio.sleep(POLL_SECONDS)
 
-    async def settled(self, upload_id: str, wait: float) -> PackageUpload:
+    async def settled(self, upload_id: str, wait: float, owner: str | None = None) -> PackageUpload:
         """The upload's row once no request is writing to it (or after ``wait`` seconds).
 
         A client resuming after a dropped connection may ask before the server has seen the
@@ -101,7 +109,7 @@ class UploadLeases:
         while True:
             async with self.db.sessions() as session:
                 row = await session.scalar(
-                    select(PackageUpload).where(PackageUpload.upload_id == upload_id)
+                    select(PackageUpload).where(upload_where(upload_id, owner))
                 )
             if row is None:
                 raise upload_not_found(upload_id)
@@ -141,9 +149,11 @@ class UploadLeases:
         lease.released = bool(await self._execute(released))
 
     @contextlib.asynccontextmanager
-    async def hold(self, upload_id: str, wait: float) -> AsyncIterator[Lease]:
+    async def hold(
+        self, upload_id: str, wait: float, owner: str | None = None
+    ) -> AsyncIterator[Lease]:
         """Claim the upload, keep the lease renewed while the block runs, then release it."""
-        lease = await self.claim(upload_id, wait)
+        lease = await self.claim(upload_id, wait, owner)
         renewing = asyncio.create_task(self._renew(lease))
         try:
             yield lease

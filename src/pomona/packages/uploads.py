@@ -11,9 +11,8 @@ needed to continue it (:mod:`.upload_leases`).
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -22,6 +21,7 @@ from anyio import to_thread
 from sqlalchemy import CursorResult, delete, select
 
 from pomona.audit.service import Who, record
+from pomona.auth.scopes import Principal
 from pomona.db import Database, utcnow
 from pomona.errors import (
     BadRequest,
@@ -29,11 +29,12 @@ from pomona.errors import (
     Conflict,
     Gone,
     Invalid,
-    Problem,
+    Location,
     TooLarge,
 )
 from pomona.packages.hashing import Ingest, hash_file
-from pomona.packages.models import PackageUpload
+from pomona.packages.models import Package, PackageUpload
+from pomona.packages.names import package_filename
 from pomona.packages.partials import HashStates, Partial
 from pomona.packages.publishing import Publisher
 from pomona.packages.upload_leases import Lease, UploadLeases, upload_not_found
@@ -49,20 +50,10 @@ CHECKSUMS: dict[str, Callable[[], Any]] = {
 WAIT_SECONDS = 30.0
 
 
-def filename_problems(name: str, extensions: Sequence[str]) -> list[str]:
-    """What is wrong with ``name`` as a package filename (nothing: an empty list)."""
-    problems = []
-    if not name or len(name.encode()) > 255:
-        problems.append("a filename has 1 to 255 bytes")
-    if "/" in name or "\\" in name or name in (".", ".."):
-        problems.append("a filename cannot contain '/' or '\\' or be '.' or '..'")
-    if name.startswith((".", "-")) or name != name.strip():
-        problems.append("a filename cannot start with '.' or '-' or start or end with a space")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in name):
-        problems.append("a filename cannot contain control or invisible characters")
-    if not name.lower().endswith(tuple(e.lower() for e in extensions)):
-        problems.append(f"the filename must end with one of: {', '.join(extensions)}")
-    return problems
+def owner(caller: Principal) -> str | None:
+    """Whose resumable uploads ``caller`` may see and touch: its own (an upload belongs to the
+    principal that created it), or everyone's (``None``) for an admin."""
+    return None if caller.allows("admin") else caller.name
 
 
 class UploadService:
@@ -79,12 +70,11 @@ class UploadService:
 
     # -- checks -------------------------------------------------------------------------------
 
-    def check_filename(self, filename: str, path: str = "/filename") -> None:
-        problems = filename_problems(filename, self.settings.package_extensions)
-        if problems:
-            raise Invalid(
-                [Problem(path, message, "path") for message in problems], code="filename_invalid"
-            )
+    def check_filename(
+        self, filename: str, path: str = "/filename", location: Location = "path"
+    ) -> str:
+        """The filename as stored (NFC), or :class:`Invalid` saying what is wrong with it."""
+        return package_filename(filename, self.settings.package_extensions, path, location)
 
     def check_length(self, length: int) -> None:
         limit = self.settings.package_max_bytes
@@ -104,7 +94,7 @@ class UploadService:
         sha256: str | None = None,
     ) -> Published:
         """Store a package sent in one stream; ``length`` (when known) must be what arrives."""
-        self.check_filename(filename)
+        filename = self.check_filename(filename)
         if length is not None:
             self.check_length(length)
         partial = Partial(self.directory / f"put-{uuid.uuid4().hex}.part", Ingest())
@@ -152,10 +142,25 @@ class UploadService:
         )
 
     async def create_upload(
-        self, filename: str, length: int, *, metadata: str, who: Who, replace: bool = False
+        self,
+        filename: str,
+        length: int,
+        *,
+        metadata: str,
+        who: Who,
+        replace: bool = False,
+        sha256: str | None = None,
     ) -> UploadState:
-        self.check_filename(filename, "/Upload-Metadata/filename")
+        """A new upload owned by ``who``; refused at once when its last byte would be.
+
+        A name held by a package is free only to ``replace``, or to the same content, which the
+        client vouches for by sending its ``sha256``: better a refusal now than after the
+        whole transfer.
+        """
+        filename = self.check_filename(filename, "/Upload-Metadata/filename", "header")
         self.check_length(length)
+        if not replace:
+            await self._check_name_free(filename, sha256)
         upload_id = uuid.uuid4().hex
         self.partial_path(upload_id).touch()
         now = utcnow()
@@ -173,12 +178,27 @@ class UploadService:
         async with self.db.transaction() as session:
             session.add(row)
         if length == 0:
-            return await self.append(upload_id, 0, _nothing(), who=who)
+            return await self._append(upload_id, 0, _nothing(), who, who.actor, None, None)
         return self._state(row)
 
-    async def upload_state(self, upload_id: str) -> UploadState:
+    async def _check_name_free(self, filename: str, sha256: str | None) -> None:
+        async with self.db.sessions() as session:
+            current = await session.scalar(
+                select(Package.sha256).where(Package.filename == filename)
+            )
+        if current is None or (sha256 is not None and sha256.lower() == current):
+            return
+        raise Conflict(
+            f"a package named '{filename}' exists; upload with replace to replace it, or send "
+            "the content's sha256 in the metadata if it is the same",
+            "/Upload-Metadata/filename",
+            "header",
+            code="package_exists",
+        )
+
+    async def upload_state(self, upload_id: str, *, caller: Principal) -> UploadState:
         """Where the upload stands, once any piece being written (by any process) is in."""
-        return self._state(await self.leases.settled(upload_id, WAIT_SECONDS))
+        return self._state(await self.leases.settled(upload_id, WAIT_SECONDS, owner(caller)))
 
     async def append(
         self,
@@ -187,13 +207,26 @@ class UploadService:
         chunks: AsyncIterator[bytes],
         *,
         who: Who,
+        caller: Principal,
         checksum: tuple[str, bytes] | None = None,
         length: int | None = None,
     ) -> UploadState:
         """Append one PATCH's bytes at ``offset``; publish the package when it is complete."""
+        return await self._append(upload_id, offset, chunks, who, owner(caller), checksum, length)
+
+    async def _append(
+        self,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterator[bytes],
+        who: Who,
+        upload_owner: str | None,
+        checksum: tuple[str, bytes] | None,
+        length: int | None,
+    ) -> UploadState:
         kept: Partial | None = None  # whose hashes to keep for the next piece
         try:
-            async with self.leases.hold(upload_id, WAIT_SECONDS) as lease:
+            async with self.leases.hold(upload_id, WAIT_SECONDS, upload_owner) as lease:
                 row = lease.row
                 if offset != row.offset:
                     raise Conflict(
@@ -225,9 +258,11 @@ class UploadService:
         chunks: AsyncIterator[bytes],
         checksum: tuple[str, bytes] | None,
     ) -> None:
-        """Append what arrives; a piece sent with a checksum is kept whole or not at all."""
+        """Append what arrives. A piece that is refused (longer than what remains, or not
+        matching its checksum) changes nothing; one cut short keeps what arrived, for the client
+        to resume from, unless it came with a checksum, which only a whole piece can match."""
         row = lease.row
-        before = partial.ingest.copy() if checksum is not None else None
+        before = partial.ingest.copy()
         check = CHECKSUMS[checksum[0]]() if checksum is not None else None
         try:
             await partial.receive(chunks, row.length - row.offset, check)
@@ -236,8 +271,8 @@ class UploadService:
                     f"the {checksum[0]} checksum of this piece does not match",
                     code="upload_checksum_mismatch",
                 )
-        except BaseException:
-            if before is not None:
+        except BaseException as exc:
+            if checksum is not None or isinstance(exc, TooLarge):
                 await to_thread.run_sync(partial.truncate, row.offset)
                 partial.ingest = before
             raise
@@ -273,28 +308,36 @@ class UploadService:
             await self.terminate(row.upload_id)
         return self._state(row, offset=row.length, published=published)
 
-    async def terminate(self, upload_id: str, who: Who | None = None) -> None:
-        """Drop an upload and its partial file; ``who`` (a caller abandoning it) is audited.
+    async def terminate(
+        self, upload_id: str, who: Who | None = None, caller: Principal | None = None
+    ) -> None:
+        """Drop an upload and its partial file; ``who`` (a caller abandoning it) is audited,
+        and ``caller`` may drop only an upload it owns (:func:`owner`).
 
-        Without ``who`` this is housekeeping (a finished or expired upload), not a user's write.
+        Without them this is housekeeping (a finished or expired upload), not a user's write.
         """
+        where = [PackageUpload.upload_id == upload_id]
+        mine = None if caller is None else owner(caller)
+        if mine is not None:
+            where.append(PackageUpload.uploader == mine)
+        row: PackageUpload | None = None
         try:
             async with self.db.transaction() as session:
-                row = await session.scalar(
-                    select(PackageUpload).where(PackageUpload.upload_id == upload_id)
-                )
-                result = await session.execute(
-                    delete(PackageUpload).where(PackageUpload.upload_id == upload_id)
-                )
+                row = await session.scalar(select(PackageUpload).where(*where))
+                if row is None:  # another's upload is not found either: its id is not told
+                    raise upload_not_found(upload_id)
+                result = await session.execute(delete(PackageUpload).where(*where))
                 # Counted, not assumed: a concurrent terminate may have deleted it meanwhile.
-                if row is None or cast(CursorResult[Any], result).rowcount == 0:
+                if cast(CursorResult[Any], result).rowcount == 0:
                     raise upload_not_found(upload_id)
                 if who is not None:
                     line = f"upload {upload_id} abandoned at {row.offset} of {row.length} bytes"
                     await record(session, who, "upload.terminate", f"package:{row.filename}", line)
         finally:
-            self.partial_path(upload_id).unlink(missing_ok=True)
-            self.hashes.take(upload_id)
+            # Not found among the caller's own, it may be another's: leave its file alone.
+            if row is not None or mine is None:
+                self.partial_path(upload_id).unlink(missing_ok=True)
+                self.hashes.take(upload_id)
 
 
 async def _nothing() -> AsyncIterator[bytes]:

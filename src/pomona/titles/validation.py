@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from pomona.errors import Invalid, Problem, pointer
 from pomona.times import format_time, parse_time
+from pomona.titles import version_strings
 from pomona.titles.schemas import (
     CRITERION_TYPES,
     ID_PATTERN,
@@ -56,12 +57,24 @@ class _Pass:
 
     warnings: list[Problem] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
+    # The code a repair's error has in strict mode, when it is more precise than ``invalid``.
+    strict_codes: dict[Problem, str] = field(default_factory=dict)
 
-    def warn(self, path: tuple[str | int, ...], message: str) -> None:
-        self.warnings.append(Problem(pointer(path), message, code="repaired"))
+    def warn(self, path: tuple[str | int, ...], message: str, strict_code: str = "") -> None:
+        problem = Problem(pointer(path), message, code="repaired")
+        self.warnings.append(problem)
+        if strict_code:
+            self.strict_codes[problem] = strict_code
 
-    def error(self, path: tuple[str | int, ...], message: str) -> None:
-        self.errors.append(Problem(pointer(path), message))
+    def error(self, path: tuple[str | int, ...], message: str, code: str | None = None) -> None:
+        self.errors.append(Problem(pointer(path), message, code=code))
+
+    def strict(self) -> list[Problem]:
+        """The repairs as the errors strict mode makes of them."""
+        return [
+            Problem(w.path, f"strict mode: {w.message}", code=self.strict_codes.get(w))
+            for w in self.warnings
+        ]
 
 
 def _dicts(
@@ -170,8 +183,30 @@ def _normalise_date(
         check.warn((*path, key), f"'{value}' was read as {data[key]}")
 
 
+def _normalise_version(data: dict[str, Any], path: tuple[str | int, ...], check: _Pass) -> None:
+    """A version names a URL and is served as currentVersion: one rule, ``version_strings``."""
+    version = data.get("version")
+    if not isinstance(version, str):
+        return  # missing or the wrong type: the model reports it
+    stripped = version.strip()
+    if stripped and stripped != version:
+        data["version"] = stripped
+        check.warn(
+            (*path, "version"),
+            f"{version_strings.surrounding_whitespace(version)}, which was removed",
+            strict_code=version_strings.CODE,
+        )
+    problem = version_strings.refusal(stripped or version)
+    if problem is not None:
+        # It names the character and its place: it replaces the NUL check's report, if any.
+        where = pointer((*path, "version"))
+        check.errors = [e for e in check.errors if e.path != where]
+        check.error((*path, "version"), problem, code=version_strings.CODE)
+
+
 def _normalise_patch(data: dict[str, Any], path: tuple[str | int, ...], check: _Pass) -> None:
     _drop_unknown(data, _PATCH_KEYS, path, check)
+    _normalise_version(data, path, check)
     _normalise_date(data, "releaseDate", path, check)
     for key in ("standalone", "reboot"):
         if isinstance(data.get(key), str) and data[key].strip().lower() in ("true", "false"):
@@ -363,7 +398,7 @@ def check_definition(
         check.errors.extend(_model_problems(exc, {e.path for e in check.errors}))
     if check.errors or title is None:
         # In strict mode the repairs are errors too: list them with the rest, all at once.
-        repairs = _strict(check.warnings) if strict else []
+        repairs = check.strict() if strict else []
         raise Invalid(_sorted(check.errors + repairs) or "the definition is invalid")
 
     chosen = current_version(title) if current_version else title.patches[0].version
@@ -376,12 +411,8 @@ def check_definition(
     if chosen != title.currentVersion:
         title = title.model_copy(update={"currentVersion": chosen})
     if strict and check.warnings:
-        raise Invalid(_sorted(_strict(check.warnings)))
+        raise Invalid(_sorted(check.strict()))
     return Checked(title, _sorted(check.warnings))
-
-
-def _strict(warnings: list[Problem]) -> list[Problem]:
-    return [Problem(w.path, f"strict mode: {w.message}") for w in warnings]
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

@@ -49,3 +49,17 @@ async def test_records_api(client: httpx.AsyncClient, admin: dict[str, str]) -> 
     assert (await client.get("/api/v1/packages/Zoom.pkg", headers=admin)).status_code == 404
     assert (await client.get("/Packages/Zoom.pkg")).status_code == 404
     assert (await client.delete("/api/v1/packages/Zoom.pkg", headers=admin)).status_code == 404
+
+
+async def test_notes_are_checked(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    assert (await put(client, admin, "n.pkg", payload(10))).status_code == 201
+    refused = await client.patch(
+        "/api/v1/packages/n.pkg", json={"notes": "one\u0000two\u0007"}, headers=admin
+    )
+    assert refused.status_code == 422, refused.text
+    assert [(e["code"], e["path"]) for e in refused.json()["errors"]] == [
+        ("notes_invalid", "/notes"),
+        ("notes_invalid", "/notes"),
+    ]
+    kept = await client.patch("/api/v1/packages/n.pkg", json={"notes": "a\n\tb"}, headers=admin)
+    assert kept.json()["notes"] == "a\n\tb"

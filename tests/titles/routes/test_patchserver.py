@@ -286,3 +286,26 @@ async def test_remote_import_refuses_loopback_until_allowed(
                     assert job["result"]["created"] == 1
                     title = await http.get("/api/v1/titles/Example", headers=admin)
                     assert title.json()["id"] == "Example"
+
+
+@pytest.mark.parametrize("value", ["3.0/1", "3.0\n1", " ", "3\u200b0"])
+async def test_patchserver_new_version_refuses_an_unusable_version_as_400_version_invalid(
+    client: httpx.AsyncClient, admin: dict[str, str], value: str
+) -> None:
+    created = await client.post(
+        "/api/v1/title", content=fixture_text("example.json"), headers=admin
+    )
+    assert created.status_code == 201, created.text
+
+    newest = {**EXAMPLE["patches"][0], "version": value}
+    refused = await client.post("/api/v1/title/Example/version", json=newest, headers=admin)
+    repaired = await client.post(
+        "/api/v1/title/Example/version", json={**newest, "version": " 3.0\n"}, headers=admin
+    )
+
+    assert refused.status_code == 400, refused.text  # PatchServer's status for a bad document
+    [error] = refused.json()["errors"]
+    assert (error["path"], error["code"]) == ("/version", "version_invalid")
+    assert repaired.status_code == 201, repaired.text
+    found = await client.get("/api/v1/titles/Example/versions/3.0", headers=admin)
+    assert found.status_code == 200, found.text

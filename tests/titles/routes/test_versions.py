@@ -5,10 +5,13 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from pomona.titles.models import TitleRevision
@@ -410,3 +413,116 @@ async def test_strict_version_writes_accept_a_canonical_version(
     assert edited.status_code == 200, edited.text
     assert refused.status_code == 422
     assert [e["path"] for e in refused.json()["errors"]] == ["/reboot"]
+
+
+# -- version strings: every one accepted has a URL, every other is version_invalid ---------------
+
+
+def url_of(value: str) -> str:
+    return f"{VERSIONS}/{quote(value, safe='')}"
+
+
+@pytest.mark.parametrize("value", ["3.0/1", "3.0\n1", "", "  ", "..", "3\u200b0", "3\u20280"])
+async def test_add_of_a_version_that_cannot_be_used_is_422_version_invalid(
+    client: httpx.AsyncClient, admin: dict[str, str], title: dict[str, Any], value: str
+) -> None:
+    response = await client.post(VERSIONS, json=version("3.0", version=value), headers=admin)
+
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert (error["path"], error["location"], error["code"]) == (
+        "/version",
+        "body",
+        "version_invalid",
+    )
+    assert await listed(client, admin) == ORIGINAL
+
+
+async def test_edit_into_a_version_that_cannot_be_used_is_422_version_invalid(
+    client: httpx.AsyncClient, admin: dict[str, str], title: dict[str, Any]
+) -> None:
+    response = await client.put(f"{VERSIONS}/2.0.1", json=version("2.0/2"), headers=admin)
+
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["code"] == "version_invalid"
+    assert "'/' at character 4" in error["message"]
+    assert await listed(client, admin) == ORIGINAL
+
+
+async def test_whitespace_around_a_new_version_is_repaired_and_answered(
+    client: httpx.AsyncClient, admin: dict[str, str], title: dict[str, Any]
+) -> None:
+    response = await client.post(VERSIONS, json=version(" 3.0.0\n"), headers=admin)
+    refused = await client.post(
+        VERSIONS, params={"strict": "true"}, json=version("4.0 "), headers=admin
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["version"]["version"] == "3.0.0"
+    assert [(w["path"], w["code"]) for w in response.json()["warnings"]] == [
+        ("/version", "repaired")
+    ]
+    assert (await stored(client, admin))["currentVersion"] == "3.0.0"
+    assert refused.status_code == 422
+    assert [e["code"] for e in refused.json()["errors"]] == ["version_invalid"]
+
+
+@pytest.mark.parametrize("value", [" 2.0.1", "2.0.1\t", "2.0\x001", "2.0\u202e1", "x" * 256])
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_a_version_in_the_url_that_no_title_can_have_is_422_in_the_path(
+    client: httpx.AsyncClient, admin: dict[str, str], title: dict[str, Any], value: str, method: str
+) -> None:
+    body = version("2.0.1") if method == "PUT" else None
+    response = await client.request(method, url_of(value), json=body, headers=admin)
+
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert (error["path"], error["location"], error["code"]) == (
+        "/version",
+        "path",
+        "version_invalid",
+    )
+    assert await listed(client, admin) == ORIGINAL
+
+
+async def test_a_version_in_the_url_needs_a_token_before_it_is_checked(
+    client: httpx.AsyncClient, title: dict[str, Any]
+) -> None:
+    assert (await client.get(url_of(" 2.0.1"))).status_code == 401
+
+
+async def test_unusual_but_valid_versions_are_reachable_by_their_url(
+    client: httpx.AsyncClient, admin: dict[str, str], title: dict[str, Any]
+) -> None:
+    for value in ("3.0 beta (build 5)", "3.0%2F1", "v3?x#y", "3.0\u00a0rc", "...", "3.0:é"):
+        added = await client.post(VERSIONS, json=version(value), headers=admin)
+        assert added.status_code == 201, added.text
+        found = await client.get(url_of(value), headers=admin)
+        assert found.status_code == 200, (value, found.text)
+        assert found.json()["version"] == value
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(value=st.text(max_size=40) | st.text(st.characters(codec="ascii"), max_size=6))
+async def test_any_version_is_reachable_at_its_url_or_refused_as_version_invalid(
+    client: httpx.AsyncClient, admin: dict[str, str], title: dict[str, Any], value: str
+) -> None:
+    assume(value.strip() not in ORIGINAL)  # a duplicate is a conflict, not a bad string
+    added = await client.post(VERSIONS, json=version("3.0", version=value), headers=admin)
+
+    if added.status_code != 201:
+        assert added.status_code == 422, added.text
+        assert "version_invalid" in {e["code"] for e in added.json()["errors"]}, added.text
+        return
+    stored_as = added.json()["version"]["version"]
+    assert stored_as == value.strip()
+    found = await client.get(url_of(stored_as), headers=admin)
+    assert found.status_code == 200, found.text
+    assert found.json()["version"] == stored_as
+    deleted = await client.delete(url_of(stored_as), headers=admin)
+    assert deleted.status_code == 200, deleted.text

@@ -181,6 +181,9 @@ async def test_a_failing_import_is_a_failed_job_with_the_errors(
         "http://169.254.169.254/jamf/v1",  # cloud metadata
         "http://[::ffff:192.168.0.1]/jamf/v1",  # private, inside IPv6
         "ftp://patch.example.com/jamf/v1",
+        "http://[::1/jamf/v1",  # urlsplit raises ValueError: refused, not a server error
+        "http://[::1]:99999/jamf/v1",  # a port out of range
+        "http://\x00host/jamf/v1",
     ],
 )
 async def test_refused_addresses_are_refused_at_once(
@@ -189,7 +192,11 @@ async def test_refused_addresses_are_refused_at_once(
     answer = await client.post("/api/v1/imports/remote", json={"url": url}, headers=admin)
     assert answer.status_code == 422, answer.text
     [problem] = answer.json()["errors"]
-    assert (problem["path"], problem["location"]) == ("/url", "body")
+    assert (problem["path"], problem["location"], problem["code"]) == (
+        "/url",
+        "body",
+        "fetch_failed",
+    )
     assert "location" not in answer.headers
     async with app.state.services.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Job)) == 0
@@ -310,3 +317,81 @@ async def test_a_job_the_queue_cannot_take_fails_at_once_with_503(
         async with app.state.services.db.sessions() as session:
             [job] = list(await session.scalars(select(Job)))
     assert (job.status, job.error_kind) == ("failed", "unavailable")
+
+
+# -- what a token limited to some titles may write ------------------------------------------------
+
+
+async def limited(app: FastAPI, *titles: str) -> dict[str, str]:
+    return await make_token(app, "limited", "titles:write", titles=list(titles))
+
+
+def definition(title_id: str) -> dict[str, Any]:
+    return {**EXAMPLE, "id": title_id}
+
+
+async def restore(client: httpx.AsyncClient, headers: Any, *ids: str, **params: Any) -> Any:
+    return await client.post(
+        "/api/v1/backups/restore",
+        content=json.dumps([definition(i) for i in ids]),
+        params=params,
+        headers={**headers, "Content-Type": "application/json"},
+    )
+
+
+async def stored(client: httpx.AsyncClient) -> list[str]:
+    return [s["id"] for s in (await client.get("/jamf/v1/software")).json()]
+
+
+async def test_a_copy_is_refused_to_a_token_that_may_not_write_its_id(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await restore(client, admin, "Composer", "Firefox")
+    token = await limited(app, "Composer", "Firefox")
+
+    for dry_run in (True, False):
+        refused = await restore(client, token, "Composer", "Firefox", policy="copy", dryRun=dry_run)
+        assert refused.status_code == 403, refused.text
+        errors = refused.json()["errors"]
+        # Every refused id at once, each located at its document.
+        assert [(e["path"], e["code"]) for e in errors] == [
+            ("/0", "title_forbidden"),
+            ("/1", "title_forbidden"),
+        ]
+        assert "'Composer-copy'" in errors[0]["message"]
+        assert "'Firefox-copy'" in errors[1]["message"]
+    assert await stored(client) == ["Composer", "Firefox"]
+    audit = (await client.get("/api/v1/audit", headers=admin)).json()["items"]
+    assert all(event["actor"] != "token:limited" for event in audit)
+
+    # The same restore replacing (the ids it names are the ids it writes) is the token's right.
+    replaced = await restore(client, token, "Composer", "Firefox", policy="replace")
+    assert replaced.status_code == 200, replaced.text
+    # And a token that may write the copy's id may copy.
+    copier = await make_token(app, "copier", "titles:write", titles=["Composer", "Composer-copy"])
+    copied = await restore(client, copier, "Composer", policy="copy")
+    assert copied.status_code == 200, copied.text
+    assert await stored(client) == ["Composer", "Composer-copy", "Firefox"]
+
+
+async def test_every_title_named_that_a_token_may_not_write_is_listed_at_once(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    refused = await restore(client, await limited(app, "Composer"), "Composer", "Other", "Third")
+    assert refused.status_code == 403, refused.text
+    assert [e["path"] for e in refused.json()["errors"]] == ["/1", "/2"]
+    assert await stored(client) == []
+
+
+async def test_a_remote_import_as_a_copy_is_refused_to_a_limited_token(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str], source: str
+) -> None:
+    created = await client.post("/api/v1/titles", json=definition("Example"), headers=admin)
+    assert created.status_code == 201
+    token = await limited(app, "Example")
+    _, job = await start(client, token, url=source, ids=["Example"], policy="copy")
+    done = await finished(client, job, token)
+    assert (done["status"], done["errorStatus"]) == ("failed", 403), done
+    assert [e["code"] for e in done["errors"]] == ["title_forbidden"]
+    assert "'Example-copy'" in done["errors"][0]["message"]
+    assert (await client.get("/api/v1/titles/Example-copy", headers=admin)).status_code == 404

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import AsyncIterator
 from email.utils import format_datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from starlette.requests import ClientDisconnect
@@ -34,6 +35,33 @@ async def request_body(request: Request) -> AsyncIterator[bytes]:
         raise BadRequest(
             "the client disconnected before the body was complete", code="client_disconnected"
         ) from None
+
+
+# A byte count is stored as a signed 64-bit integer: 19 digits at most. Headers are parsed here,
+# not by FastAPI, so that "1_000", " 7" or "²" are refused as tus says (ASCII digits only) and
+# a 5,000-digit value is refused with its header's own code rather than converted.
+MAX_BYTES = 2**63 - 1
+BYTES_PATTERN = "^[0-9]{1,19}$"
+_BYTES = re.compile("[0-9]{1,19}")
+
+
+def byte_count(value: str, header: str) -> int:
+    """A header holding a number of bytes (``Upload-Length: 1024``)."""
+    if _BYTES.fullmatch(value) is None or int(value) > MAX_BYTES:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise BadRequest(
+            f"{header} must be a number of bytes (ASCII digits, at most {MAX_BYTES}), not "
+            f"'{shown}'",
+            f"/{header}",
+            "header",
+            code=f"{header.lower().replace('-', '_')}_invalid",
+        )
+    return int(value)
+
+
+def bytes_header(description: str) -> Any:
+    """A byte-count header as the OpenAPI document shows it; ``byte_count`` reads it."""
+    return Header(description=description, json_schema_extra={"pattern": BYTES_PATTERN})
 
 
 # -- plain PUT -----------------------------------------------------------------------------------
@@ -76,13 +104,13 @@ async def put_package(
             pattern="^[0-9a-fA-F]{64}$",
         ),
     ] = None,
-    content_length: Annotated[int | None, Header(ge=0)] = None,
+    content_length: Annotated[str | None, bytes_header("The package's size")] = None,
 ) -> PublishedOut:
     """Upload a package in one streamed request; visible once complete and verified."""
     result = await uploads.receive(
         filename,
         request_body(request),
-        length=content_length,
+        length=None if content_length is None else byte_count(content_length, "Content-Length"),
         who=who(request, caller),
         replace=replace,
         sha256=sha256,
@@ -194,7 +222,7 @@ async def tus_create(
     request: Request,
     uploads: Uploads,
     caller: Writer,
-    upload_length: Annotated[int, Header(ge=0, description="Total size in bytes")],
+    upload_length: Annotated[str, bytes_header("Total size in bytes")],
     upload_metadata: Annotated[
         str, Header(description="Must carry `filename`; `replace` (true) is optional")
     ] = "",
@@ -209,12 +237,14 @@ async def tus_create(
             code="upload_filename_missing",
         )
     replace = replace or metadata.get("replace", "").lower() in ("1", "true", "yes")
+    length = byte_count(upload_length, "Upload-Length")
     state = await uploads.create_upload(
         filename,
-        upload_length,
+        length,
         metadata=upload_metadata,
         who=who(request, caller),
         replace=replace,
+        sha256=metadata.get("sha256"),
     )
     headers = state_headers(state)
     headers["Location"] = str(request.url_for("tus_upload", upload_id=state.upload_id))
@@ -237,9 +267,9 @@ tus.add_api_route("", tus_options, methods=["OPTIONS"], status_code=204, include
         401, 403, 404, 412, 422, ok={200: {"description": "Upload-Offset tells where to resume"}}
     ),
 )
-async def tus_head(uploads: Uploads, upload_id: UploadId, _caller: Writer) -> Response:
+async def tus_head(uploads: Uploads, upload_id: UploadId, caller: Writer) -> Response:
     """How much of the upload the server has."""
-    state = await uploads.upload_state(upload_id)
+    state = await uploads.upload_state(upload_id, caller=caller)
     headers = state_headers(state)
     headers["Upload-Length"] = str(state.length)
     if state.metadata:
@@ -282,9 +312,9 @@ async def tus_patch(
     uploads: Uploads,
     upload_id: UploadId,
     caller: Writer,
-    upload_offset: Annotated[int, Header(ge=0)],
+    upload_offset: Annotated[str, bytes_header("Where this piece starts")],
     content_type: Annotated[str, Header()] = "",
-    content_length: Annotated[int | None, Header(ge=0)] = None,
+    content_length: Annotated[str | None, bytes_header("This piece's size")] = None,
     upload_checksum: Annotated[
         str | None, Header(description="`<sha1|sha256|md5> <base64 digest>` of this piece")
     ] = None,
@@ -297,14 +327,16 @@ async def tus_patch(
             "header",
             code="upload_content_type",
         )
+    offset = byte_count(upload_offset, "Upload-Offset")
     checksum = parse_checksum(upload_checksum) if upload_checksum else None
     state = await uploads.append(
         upload_id,
-        upload_offset,
+        offset,
         request_body(request),
         who=who(request, caller),
+        caller=caller,
         checksum=checksum,
-        length=content_length,
+        length=None if content_length is None else byte_count(content_length, "Content-Length"),
     )
     return Response(status_code=204, headers=state_headers(state))
 
@@ -320,5 +352,5 @@ async def tus_delete(
     request: Request, uploads: Uploads, upload_id: UploadId, caller: Writer
 ) -> Response:
     """Abandon an upload and free its space (tus termination extension)."""
-    await uploads.terminate(upload_id, who(request, caller))
+    await uploads.terminate(upload_id, who(request, caller), caller)
     return Response(status_code=204, headers={"Tus-Resumable": TUS_VERSION})

@@ -3,18 +3,30 @@ the OpenAPI descriptions of bodies read by hand."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from fastapi import Header, Path, Query
+from fastapi import Depends, Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from pomona.errors import PreconditionFailed, Problem
 from pomona.errors_http import ProblemOut
 from pomona.titles.schemas import ID_PATTERN, SoftwareTitle
 from pomona.titles.values import WriteResult
+from pomona.titles.version_strings import require_version
 
 TitleIdParam = Annotated[str, Path(description="The title's id", pattern=ID_PATTERN)]
-VersionParam = Annotated[str, Path(description="A version string of the title", min_length=1)]
+
+
+async def _version(
+    version: Annotated[str, Path(description="A version string of the title, URL-encoded")],
+) -> str:
+    # The definitions' own rule, so a refusal names the character (code version_invalid);
+    # async, as a plain function would cost a trip to a worker thread on every request.
+    return require_version(version)
+
+
+VersionParam = Annotated[str, Depends(_version)]
 Strict = Annotated[bool, Query(description="Reject input that needed any normalisation")]
 IfMatch = Annotated[
     str | None,
@@ -22,24 +34,33 @@ IfMatch = Annotated[
 ]
 
 
+# A revision is a database integer (at most 2**31 - 1, ten digits): a longer number cannot name
+# one, and converting thousands of digits is refused by Python itself (an error, not a 412).
+_REVISION_TAG = re.compile(r"r([0-9]{1,10})")
+MAX_REVISION = 2**31 - 1
+
+
 def revision_of(if_match: str | None) -> int | None:
     """The revision an ``If-Match`` header names; None when it names none, or any."""
     if if_match is None or if_match.strip() == "*":
         return None  # "*" matches any current revision (RFC 9110 section 13.1.1)
     tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.startswith("r") or not tag[1:].isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
+    found = _REVISION_TAG.fullmatch(tag)
+    if found is None or int(found[1]) > MAX_REVISION:
+        shown = if_match if len(if_match) <= 40 else if_match[:40] + "..."
         raise PreconditionFailed(
             [
                 Problem(
                     "/if-match",
-                    f'If-Match must be a title ETag such as "r3", not {if_match}; '
+                    f'If-Match must be a title ETag such as "r3", not {shown}; '
                     "read the ETag with GET /api/v1/titles/{id}",
                     "header",
                 )
             ],
             code="if_match_invalid",
         )
-    return int(tag[1:])
+    return int(found[1])
 
 
 class Out(BaseModel):

@@ -32,7 +32,9 @@ class VersionWriteOut(Out):
 
 
 def _version_out(result: WriteResult, version: str | None) -> VersionWriteOut:
-    patch = next((p for p in result.title.patches if p.version == version), None)
+    # Whitespace around a version is repaired away: look for the version as stored.
+    stored = version.strip() if isinstance(version, str) else None
+    patch = next((p for p in result.title.patches if p.version == stored), None)
     return VersionWriteOut(
         id=result.title.id, revision=result.revision, warnings=warnings_out(result), version=patch
     )

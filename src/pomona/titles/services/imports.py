@@ -19,7 +19,7 @@ from pomona.errors import BadRequest, Invalid, Problem
 from pomona.queue.jobs import params_of, principal_of, settle
 from pomona.queue.models import Job
 from pomona.settings import Settings
-from pomona.titles.access import check_may_write
+from pomona.titles.access import check_may_write_all
 from pomona.titles.models import Title, TitleRevision, TitleState
 from pomona.titles.schemas import SoftwareTitle
 from pomona.titles.services.revisions import (
@@ -77,16 +77,22 @@ class TitleImports(TitleWrites):
         action: str,
         then: Then | None = None,
     ) -> list[ImportOutcome]:
-        """Check that ``caller`` may write every title, then write them all in one transaction
-        (each with its revision and audit record), or none. Requests and jobs both end here."""
+        """Check that ``caller`` may write every title named, then write them all in one
+        transaction (each with its revision and audit record), or none. Requests and jobs both
+        end here. The ids actually written (a copy's) are checked again once chosen."""
         if not items:
             raise Invalid("no definitions found", code="no_definitions")
-        for item in items:
-            title_id = item.document.get("id") if isinstance(item.document, dict) else None
-            if isinstance(title_id, str):
-                check_may_write(caller, title_id)
+        # The ids named are refused before validating anything: that costs a worker thread.
+        check_may_write_all(
+            caller,
+            (
+                (item.source, item.document["id"])
+                for item in items
+                if isinstance(item.document, dict) and isinstance(item.document.get("id"), str)
+            ),
+        )
         return await self.apply_many(
-            items, actor, policy=policy, dry_run=dry_run, action=action, then=then
+            items, actor, caller=caller, policy=policy, dry_run=dry_run, action=action, then=then
         )
 
     async def apply_many(
@@ -94,6 +100,7 @@ class TitleImports(TitleWrites):
         items: Sequence[Incoming],
         actor: Actor,
         *,
+        caller: Principal,
         policy: str,
         dry_run: bool,
         action: str,
@@ -104,7 +111,8 @@ class TitleImports(TitleWrites):
         ``policy`` says what happens to an id that exists: ``skip`` leaves it, ``replace``
         makes the incoming document current as a new revision (the old one stays in history),
         ``copy`` stores the incoming one beside it under a free id ``<id>-copy[-N]``. Nothing is
-        written if any document is invalid, nor on a dry run. ``then`` is called with the
+        written if any document is invalid, if ``caller`` may not write an id that would be
+        written (a copy's too), nor on a dry run. ``then`` is called with the
         outcomes inside the transaction, before it commits (not on a dry run): a job records its
         end there, so the titles and the job's result are written together or not at all.
 
@@ -118,7 +126,7 @@ class TitleImports(TitleWrites):
         now = utcnow()
         checked = await to_thread.run_sync(check_all, items, now)
         try:
-            return await self._write_all(checked, actor, policy, dry_run, action, now, then)
+            return await self._write_all(checked, actor, caller, policy, dry_run, action, now, then)
         except _DryRun as dry:
             return dry.outcomes
 
@@ -126,6 +134,7 @@ class TitleImports(TitleWrites):
         self,
         checked: list[Checked],
         actor: Actor,
+        caller: Principal,
         policy: str,
         dry_run: bool,
         action: str,
@@ -154,6 +163,9 @@ class TitleImports(TitleWrites):
                         outcome.result = "replace"
                 taken.add(outcome.id)
                 planned.append((item, title, outcome))
+            # The ids to be written, copies' included, are known only now; nothing is written
+            # yet, and a dry run is refused as the write would be.
+            check_may_write_all(caller, ((i.source, o.id) for i, _, o in planned))
             if dry_run:
                 raise _DryRun(outcomes)
             numbers = await next_revision_numbers(session, [o.id for _, _, o in planned])
