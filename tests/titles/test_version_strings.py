@@ -23,10 +23,10 @@ def test_usable_versions_pass(value: str) -> None:
         ("..", "'..' cannot be a version"),
         ("1/0", "contains '/' at character 2"),
         ("1.0\r", "contains the control character U+000D at character 4"),
-        ("1\u2029", "contains the control character U+2029 (PARAGRAPH SEPARATOR) at character 2"),
-        ("1\ufeff", "contains the control character U+FEFF (ZERO WIDTH NO-BREAK SPACE)"),
-        (" 1.0", "has whitespace around it (U+0020 (SPACE) at character 1); remove it"),
-        ("1.0\u00a0", "has whitespace around it (U+00A0 (NO-BREAK SPACE) at character 4)"),
+        ("1\u2029", "contains the control character U+2029 PARAGRAPH SEPARATOR at character 2"),
+        ("1\ufeff", "contains the control character U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+        (" 1.0", "has whitespace around it (U+0020 SPACE at character 1); remove it"),
+        ("1.0\u00a0", "has whitespace around it (U+00A0 NO-BREAK SPACE at character 4)"),
     ],
 )
 def test_refusals_name_the_character_and_its_position(value: str, message: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
+from pomona.characters import describe, invisible
 from pomona.errors import Invalid, Location, Problem
 
 # Drawn like '/' or '\' but not decomposed to them by NFKC, so a reader of a listing would take
@@ -36,13 +37,6 @@ NOTES_LAYOUT = frozenset("\t\n\r")
 MAX_NAME_BYTES = 255
 
 
-def describe(char: str) -> str:
-    """``U+2215 DIVISION SLASH``: a character as a message names it, visible whatever it is."""
-    code = f"U+{ord(char):04X}"
-    name = unicodedata.name(char, "")  # control characters have none
-    return f"{code} {name}" if name else code
-
-
 def _refused_in_name(char: str) -> str | None:
     """Why ``char`` cannot be part of a filename (``None``: it can)."""
     if char in "/\\":
@@ -51,18 +45,7 @@ def _refused_in_name(char: str) -> str | None:
         return "stands for bytes that are not valid UTF-8"
     if char in SLASH_LOOKALIKES or any(c in "/\\" for c in unicodedata.normalize("NFKC", char)):
         return "looks like a slash"
-    return _refused_anywhere(char)
-
-
-def _refused_anywhere(char: str) -> str | None:
-    category = unicodedata.category(char)
-    if category == "Cc":
-        return "is a control character"
-    if category == "Cs":
-        return "is a lone surrogate, not a character"
-    if category in ("Cf", "Zl", "Zp"):
-        return "is an invisible formatting character"
-    return None
+    return invisible(char)
 
 
 def package_filename(
@@ -101,7 +84,7 @@ def package_notes(notes: str | None, path: str = "/notes") -> str | None:
         return None
     # Formatting characters stay: notes are prose, in scripts that need direction marks.
     messages = [
-        f"character {position} ({describe(char)}) {_refused_anywhere(char)}"
+        f"character {position} ({describe(char)}) {invisible(char)}"
         for position, char in enumerate(notes, 1)
         if char not in NOTES_LAYOUT and unicodedata.category(char) in ("Cc", "Cs")
     ]

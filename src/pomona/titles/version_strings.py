@@ -9,24 +9,13 @@ that names an existing one (a URL, a query) must already be exact.
 
 from __future__ import annotations
 
-import unicodedata
-
+from pomona.characters import describe, invisible
 from pomona.errors import Invalid, Location, Problem
 
 CODE = "version_invalid"
 MAX_LENGTH = 255
-# Cc and Cf are control and format characters (newlines, tabs, zero-width spaces, direction
-# marks); Zl and Zp (U+2028, U+2029) end a line as much as a newline does; Cs (lone surrogates)
-# cannot be written in UTF-8 at all.
-_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 # Clients resolve these path segments before sending a URL, so such a version has no URL.
 _PATH_STEPS = frozenset({".", ".."})
-
-
-def describe(char: str) -> str:
-    """A character as a person can read it when it cannot be shown: ``U+000A`` or its name."""
-    name = unicodedata.name(char, "")
-    return f"U+{ord(char):04X} ({name})" if name else f"U+{ord(char):04X}"
 
 
 def refusal(version: str) -> str | None:
@@ -44,7 +33,7 @@ def refusal(version: str) -> str | None:
                 f"contains '/' at character {position}; a version names a URL path segment, "
                 "which cannot hold '/'"
             )
-        if unicodedata.category(char) in _REFUSED_CATEGORIES:
+        if invisible(char) is not None:
             return (
                 f"contains the control character {describe(char)} at character {position}; "
                 "a version is one line of visible text"
