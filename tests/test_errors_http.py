@@ -6,7 +6,7 @@ import httpx
 import orjson
 import pytest
 
-from pomona.errors import KINDS, DomainError, Invalid, NotFound, Problem
+from pomona.errors import KINDS, MAX_PROBLEMS, DomainError, Invalid, NotFound, Problem
 from pomona.errors_http import STATUS, error_of, error_response, status_of
 
 
@@ -66,3 +66,33 @@ async def test_answers_made_by_the_framework_carry_codes_too(
             "code": "invalid",
         }
     ]
+
+
+def test_an_answer_lists_the_first_problems_and_how_many_more() -> None:
+    error = Invalid([Problem(f"/{i}", "not a definition") for i in range(MAX_PROBLEMS + 250)])
+
+    body = orjson.loads(error_response(error).body)["errors"]
+
+    assert len(body) == MAX_PROBLEMS + 1
+    assert body[MAX_PROBLEMS - 1]["path"] == f"/{MAX_PROBLEMS - 1}"
+    assert body[-1] == {
+        "path": "",
+        "message": "and 250 more problems; mend these first",
+        "location": "body",
+        "code": "more_problems",
+    }
+
+
+async def test_an_import_of_many_bad_documents_answers_a_bounded_list(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    documents = orjson.dumps([[] for _ in range(20_000)])
+
+    answer = await client.post(
+        "/api/v1/imports", content=documents, headers={**admin, "Content-Type": "application/json"}
+    )
+
+    assert answer.status_code in (400, 422), answer.text[:300]
+    problems = answer.json()["errors"]
+    assert len(problems) <= MAX_PROBLEMS + 1
+    assert len(answer.content) < 1024 * 1024

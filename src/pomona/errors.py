@@ -41,6 +41,12 @@ class Problem:
         return found
 
 
+# Every problem is listed, but not without end: an import of a 3 MB array of empty documents
+# answered 88 MB of problems. The first ones, located, and how many more, are what a client can
+# act on.
+MAX_PROBLEMS = 1000
+
+
 class DomainError(Exception):
     """Something a caller asked for that cannot be done, with every problem found.
 
@@ -62,6 +68,12 @@ class DomainError(Exception):
         self.code = code or self.kind
         if isinstance(problems, str):
             problems = [Problem(path, problems, location)]
+        if len(problems) > MAX_PROBLEMS:
+            more = len(problems) - MAX_PROBLEMS
+            problems = [
+                *problems[:MAX_PROBLEMS],
+                Problem("", f"and {more} more problems; mend these first", "body", "more_problems"),
+            ]
         self.problems = [p if p.code else replace(p, code=self.code) for p in problems]
         super().__init__("; ".join(f"{p.path or '/'}: {p.message}" for p in self.problems))
 
