@@ -1,7 +1,7 @@
 """The services of one process, built once from settings and handed out typed.
 
 The web application builds them in its lifespan; the queue's worker threads build their own on
-their task loop (:mod:`pomona.tasks`); server-side CLI commands build them around one command.
+their task loop (:mod:`pomona.tasks`).
 Routes reach them through each domain's ``deps.py``, never by digging in ``app.state``.
 """
 

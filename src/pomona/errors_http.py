@@ -8,6 +8,8 @@ and nowhere else.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import ClassVar
 
 import orjson
 from fastapi import FastAPI, Request, Response
@@ -15,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pomona.errors import KINDS, DomainError, Location, Problem, pointer
+from pomona.errors import KINDS, DomainError, Internal, Invalid, Location, Problem, pointer
 
 log = logging.getLogger("pomona")
 
@@ -45,8 +47,8 @@ def status_of(error: DomainError) -> int:
 
 
 def error_of(status: int, problems: list[Problem] | str) -> DomainError:
-    """The domain error an HTTP status stands for: for answers made by the framework (an
-    unknown route, a wrong method) and for jobs recorded before errors had kinds."""
+    """The domain error an HTTP status stands for, for answers the framework makes (an unknown
+    route, a wrong method)."""
     return KINDS[KIND_OF.get(status, "bad_request" if status < 500 else "internal")](problems)
 
 
@@ -77,9 +79,16 @@ _LOCATIONS: dict[str, Location] = {
 }
 
 
+class WithHeaders:
+    """Mixed into an error a route module raises whose answer must carry headers of its own
+    (a challenge for basic auth, the tus version spoken): HTTP, so never a service's error."""
+
+    headers: ClassVar[Mapping[str, str]] = {}
+
+
 async def _domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return error_response(exc)
+    return error_response(exc, dict(exc.headers) if isinstance(exc, WithHeaders) else None)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
@@ -88,7 +97,7 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     for item in exc.errors():
         where, *rest = item["loc"] or ("body",)
         problems.append(Problem(pointer(rest), item["msg"], _LOCATIONS.get(str(where), "body")))
-    return error_response(error_of(422, problems))
+    return error_response(Invalid(problems))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -108,7 +117,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(error_of(500, "internal error; the server log has the details"))
+    return error_response(Internal("internal error; the server log has the details"))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from collections.abc import Mapping
 from typing import Annotated, ClassVar
 
 from fastapi import Depends, Request
@@ -14,6 +15,7 @@ from pomona.auth.deps import require
 from pomona.auth.scopes import Principal
 from pomona.deps import ServicesDep, SettingsDep
 from pomona.errors import Unauthenticated
+from pomona.errors_http import WithHeaders
 from pomona.packages.catalog import PackageCatalog
 from pomona.packages.storage import Storage
 from pomona.packages.uploads import UploadService
@@ -38,11 +40,11 @@ Reader = Annotated[Principal, Depends(require("packages:read"))]
 Writer = Annotated[Principal, Depends(require("packages:write"))]
 
 
-class BasicChallenge(Unauthenticated):
+class BasicChallenge(WithHeaders, Unauthenticated):
     """No or wrong distribution point credentials: answered with a challenge for HTTP basic
     auth (Jamf Pro's distribution points log in that way), not for a bearer token."""
 
-    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Basic realm="Pomona packages"'}
+    headers: ClassVar[Mapping[str, str]] = {"WWW-Authenticate": 'Basic realm="Pomona packages"'}
 
 
 async def download_access(request: Request, settings: SettingsDep) -> Principal | None:

@@ -58,9 +58,10 @@ async def test_tus_protocol(app: FastAPI, client: httpx.AsyncClient, admin: dict
     }
     assert set(options.headers["tus-checksum-algorithm"].split(",")) == {"sha1", "sha256", "md5"}
 
-    assert (
-        await client.post("/api/v1/uploads/", headers={**admin, "Upload-Length": "5"})
-    ).status_code == 412
+    versionless = await client.post("/api/v1/uploads/", headers={**admin, "Upload-Length": "5"})
+    assert versionless.status_code == 412
+    assert versionless.headers["tus-version"] == "1.0.0"  # tus: say which version to speak
+    assert versionless.json()["errors"][0]["code"] == "tus_version_missing"
     nameless = await client.post("/api/v1/uploads/", headers={**TUS, **admin, "Upload-Length": "5"})
     assert nameless.status_code == 422
     assert nameless.json()["errors"][0]["path"] == "/Upload-Metadata/filename"

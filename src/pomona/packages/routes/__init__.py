@@ -3,22 +3,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
-from pomona.errors import DomainError
-from pomona.errors_http import error_response
-from pomona.packages.deps import BasicChallenge
 from pomona.packages.routes import catalog, downloads, uploads
 from pomona.packages.routes.schemas import PackagePatch
-from pomona.packages.routes.uploads import TusVersionMissing
 
 __all__ = ["PackagePatch", "install"]
-
-
-async def _with_headers(_request: Request, exc: Exception) -> Response:
-    """Refusals whose answer must say more in headers: how to log in, which tus to speak."""
-    assert isinstance(exc, BasicChallenge | TusVersionMissing)
-    return error_response(exc, dict(exc.headers))
 
 
 def install(app: FastAPI) -> None:
@@ -28,6 +18,3 @@ def install(app: FastAPI) -> None:
     app.include_router(downloads.api)
     app.include_router(uploads.tus)
     app.include_router(downloads.public)
-    error: type[DomainError]
-    for error in (BasicChallenge, TusVersionMissing):
-        app.add_exception_handler(error, _with_headers)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from email.utils import format_datetime
 from typing import Annotated, Any, ClassVar
 
@@ -16,6 +16,7 @@ from starlette.requests import ClientDisconnect
 from pomona.audit.deps import who
 from pomona.deps import SettingsDep
 from pomona.errors import BadRequest, Invalid, PreconditionFailed, Problem, UnsupportedMedia
+from pomona.errors_http import WithHeaders
 from pomona.packages.deps import Uploads, Writer
 from pomona.packages.routes.catalog import Filename
 from pomona.packages.routes.schemas import PublishedOut, responses
@@ -123,10 +124,13 @@ async def put_package(
 # -- tus 1.0 -------------------------------------------------------------------------------------
 
 
-class TusVersionMissing(PreconditionFailed):
+class TusVersionMissing(WithHeaders, PreconditionFailed):
     """A tus request without the protocol version this server speaks; the answer names it."""
 
-    headers: ClassVar[dict[str, str]] = {"Tus-Version": TUS_VERSION, "Tus-Resumable": TUS_VERSION}
+    headers: ClassVar[Mapping[str, str]] = {
+        "Tus-Version": TUS_VERSION,
+        "Tus-Resumable": TUS_VERSION,
+    }
 
 
 async def tus_version(
