@@ -24,6 +24,10 @@ from pomona.db import Database
 from pomona.errors_http import ERROR_DESCRIPTIONS, ErrorsOut, install_error_handlers
 from pomona.http import ORJSONResponse
 from pomona.migrations import upgrade
+from pomona.ops import logs
+from pomona.ops import routes as ops_routes
+from pomona.ops.metrics import metrics
+from pomona.ops.requests_http import Observe
 from pomona.packages import routes as packages_routes
 from pomona.queue import routes as queue_routes
 from pomona.settings import Settings, load_settings
@@ -56,16 +60,20 @@ class Pomona(FastAPI):
     def __init__(self, settings: Settings, **options: Any) -> None:
         super().__init__(**options)
         self.state.settings = settings
-        self._front = FeedHandler(
-            super().__call__, lambda: self.state.feed, preview=settings.preview_feed
-        )
+        feed = FeedHandler(super().__call__, lambda: self.state.feed, preview=settings.preview_feed)
+        # Outermost: every request, the feed's included, gets an id and is counted.
+        self._front = Observe(feed, metrics() if settings.metrics_enabled else None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._front(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or load_settings()
+    if settings is None:
+        # Built by a server's worker process from the environment (servers.py): the process is
+        # ours, and so is its log set-up. Tests and embedders pass settings and keep theirs.
+        settings = load_settings()
+        logs.configure(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tasks = build_queue(settings, on_titles_change=feed.invalidate)
         app.state.feed = feed
         app.state.services = build_services(settings, db, tasks, on_titles_change=feed.refresh)
+        if settings.metrics_enabled:
+            metrics().watch(tasks.queue)
         if settings.queue_embedded_workers:
             tasks.queue.start(settings.queue_embedded_workers)
         # What is built by now lives as long as the process: keep it out of the cyclic garbage
@@ -87,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             gc.unfreeze()  # an application built again in this process (tests) starts afresh
+            metrics().unwatch(tasks.queue)
             await to_thread.run_sync(tasks.close)
             await db.dispose()
 
@@ -106,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(audit_routes.api)
     app.include_router(queue_routes.api)
+    app.include_router(ops_routes.router)
     titles_routes.install_patchserver(app, settings)
     packages_routes.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

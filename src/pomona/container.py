@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from pomona.audit.service import AuditService
 from pomona.auth.service import TokenService
 from pomona.db import Database
+from pomona.ops.service import OperationsService
 from pomona.packages.service import PackageService
 from pomona.queue.jobs import JobService
 from pomona.settings import Settings
@@ -33,6 +34,7 @@ class Services:
     jobs: JobService
     titles: TitleService
     packages: PackageService
+    ops: OperationsService
 
 
 def build_services(
@@ -44,6 +46,7 @@ def build_services(
 ) -> Services:
     """Every service on ``db``. ``on_titles_change`` is told of each title write (the web
     process's feed cache listens, so its own writes show on its feed at once)."""
+    packages = PackageService.build(db, settings, enqueue=tasks.finalise)
     return Services(
         settings=settings,
         db=db,
@@ -52,5 +55,6 @@ def build_services(
         tokens=TokenService(db),
         jobs=JobService(db),
         titles=TitleService(db, on_change=on_titles_change),
-        packages=PackageService.build(db, settings, enqueue=tasks.finalise),
+        packages=packages,
+        ops=OperationsService(db, packages.storage, tasks.queue.huey),
     )

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pomona.ops import multiprocess
 from pomona.settings import Settings
 
 FACTORY = "pomona.app:create_app"
@@ -39,10 +40,15 @@ def serve(
     if settings.migrate_on_start:
         migrate()
     export(config, {**overrides, "migrate_on_start": False})
-    if settings.server == "granian":
-        _granian(settings)
-    else:
-        _uvicorn(settings, FACTORY)
+    # Before any worker starts: each writes its metrics there, and /metrics adds them up.
+    multiprocess.prepare()
+    try:
+        if settings.server == "granian":
+            _granian(settings)
+        else:
+            _uvicorn(settings, FACTORY)
+    finally:
+        multiprocess.finish()
 
 
 def export(config: Path | None, values: dict[str, Any]) -> None:
@@ -65,7 +71,11 @@ def _uvicorn(settings: Settings, target: str | None) -> None:
     import uvicorn
 
     from pomona.app import create_app
+    from pomona.ops import logs
 
+    if target is None:
+        # One process, built here: the application's log set-up is this process's.
+        logs.configure(settings.log_level, settings.log_format)
     uvicorn.run(
         target or create_app(settings),
         factory=target is not None,
@@ -74,6 +84,8 @@ def _uvicorn(settings: Settings, target: str | None) -> None:
         port=settings.port,
         log_level=settings.log_level,
         access_log=_access_log(settings),
+        # Not for a single process: the application's log set-up (ops/logs.py) stands.
+        log_config=uvicorn.config.LOGGING_CONFIG if target else None,
         # The application reads X-Forwarded-* itself (``forwarded_allow_ips``), whatever the server.
         proxy_headers=False,
     )

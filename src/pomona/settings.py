@@ -87,6 +87,31 @@ class Settings(BaseSettings):
         "info", description="How much the server logs."
     )
 
+    # -- operations: logs, metrics ---------------------------------------------------------------
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description=(
+            "How the server writes its log: `text` (lines a person reads) or `json` (one JSON "
+            "object a line, for a log system). Both carry each request's id."
+        ),
+    )
+    metrics_enabled: bool = Field(
+        True, description="Count requests and jobs and serve them at `/metrics` (Prometheus)."
+    )
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "When set, `/metrics` answers only requests with `Authorization: Bearer <this>`."
+        ),
+    )
+    metrics_allowed_networks: list[str] = Field(
+        [],
+        description=(
+            "When set, `/metrics` answers only clients in these networks (CIDR, e.g. "
+            "`10.0.0.0/8`, or single addresses). Empty: any client."
+        ),
+    )
+
     # -- package store --------------------------------------------------------------------------
     package_storage: Literal["local", "s3"] = Field(
         "local", description="Where package bytes live: a local directory or an S3 bucket."

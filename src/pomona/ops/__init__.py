@@ -1,0 +1,1 @@
+"""Operations: metrics, health checks, logs and request ids, `pomona doctor`, scheduled backups."""
