@@ -95,6 +95,13 @@ class Settings(BaseSettings):
             "object a line, for a log system). Both carry each request's id."
         ),
     )
+    public_url: str | None = Field(
+        None,
+        description=(
+            "The address Jamf Pro and Macs reach Pomona at, e.g. `https://patch.example.com` "
+            "(a TLS proxy in front). `pomona doctor` checks TLS and the clock through it."
+        ),
+    )
     metrics_enabled: bool = Field(
         True, description="Count requests and jobs and serve them at `/metrics` (Prometheus)."
     )

@@ -271,3 +271,12 @@ def token_revoke(
 
     _with_database(settings, revoke)
     err.print(f"token '{name}' revoked")
+
+
+@app.command()
+def doctor(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+    """Check the settings, database, migrations, storage, queue, clock and TLS in front; say
+    what to fix. Exits 1 when a check fails."""
+    from pomona.cli.doctor import run
+
+    run(_settings(config, data_dir=data_dir), config)
