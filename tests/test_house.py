@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from pomona.app import create_app
+from pomona.budget_http import BudgetedRoute
+from pomona.settings import Settings
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "pomona"
 MODULES = sorted(p for p in SRC.rglob("*.py") if "migrations" not in p.parts)
@@ -64,3 +72,27 @@ def test_every_domain_has_a_service() -> None:
         d.name for d in domains if not ({"service.py", "services"} & {p.name for p in d.iterdir()})
     ]
     assert missing == []
+
+
+def api_routes(app: FastAPI) -> Iterator[APIRoute]:
+    """Every API route of the app, through the routers it includes."""
+    pending: list[Any] = list(app.router.routes)
+    while pending:
+        route = pending.pop()
+        if hasattr(route, "original_router"):
+            pending.extend(route.original_router.routes)
+        elif isinstance(route, APIRoute):
+            yield route
+
+
+def test_every_route_keeps_the_request_budget() -> None:
+    app = create_app(Settings(data_dir=Path("unused")))
+    routes = list(api_routes(app))
+    assert len(routes) > 30
+    outside = sorted(
+        f"{r.path} {sorted(r.methods)}" for r in routes if not isinstance(r, BudgetedRoute)
+    )
+    assert not outside, (
+        "make these routers with pomona.budget_http.api_router(...), so that they authenticate "
+        "before reading a body and bound it (see docs/architecture.md)"
+    )

@@ -124,6 +124,12 @@ class PreconditionFailed(DomainError):
     kind = "precondition_failed"
 
 
+class TooSlow(DomainError):
+    """The client stopped sending before its request was complete."""
+
+    kind = "too_slow"
+
+
 class TooLarge(DomainError):
     kind = "too_large"
 
@@ -167,6 +173,7 @@ KINDS: dict[str, type[DomainError]] = {
         Conflict,
         Gone,
         PreconditionFailed,
+        TooSlow,
         TooLarge,
         UnsupportedMedia,
         Invalid,

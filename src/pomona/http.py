@@ -11,8 +11,7 @@ import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from pomona.deps import settings
-from pomona.errors import BadRequest, TooLarge
+from pomona.errors import BadRequest
 
 
 class ORJSONResponse(JSONResponse):
@@ -21,16 +20,8 @@ class ORJSONResponse(JSONResponse):
 
 
 async def read_json(request: Request) -> Any:
-    """The request body parsed as JSON, within the configured size limit."""
-    limit = settings(request).max_document_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"the body is {declared} bytes; the limit is {limit}")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge(f"the body is over the limit of {limit} bytes")
+    """The request body parsed as JSON; its route's budget (``budget_http``) bounds its size."""
+    body = await request.body()
     if not body.strip():
         raise BadRequest("the body is empty; send a JSON document")
     try:

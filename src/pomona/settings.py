@@ -83,6 +83,23 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest definition body the API accepts."
     )
+    max_request_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description=(
+            "Largest body of any other API request (edits, commands, the order of versions). "
+            "Definitions, archives and packages have limits of their own."
+        ),
+    )
+    request_body_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description=(
+            "Longest wait for the next part of a request body; a client silent for longer is "
+            "answered 408 and its connection closed."
+        ),
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = Field(
         "info", description="How much the server logs."
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 
 from pomona.audit.deps import Audit
 from pomona.auth.deps import require
 from pomona.auth.scopes import Principal
+from pomona.budget_http import api_router
 from pomona.deps import SettingsDep
 from pomona.errors_http import error_responses
 from pomona.times import format_time
@@ -34,7 +35,7 @@ class AuditListOut(BaseModel):
     perPage: int
 
 
-api = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+api = api_router(prefix="/api/v1/audit", tags=["audit"])
 
 
 @api.get("", response_model=AuditListOut, responses=error_responses(401, 403, 422))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -11,9 +12,15 @@ from pomona.auth.scopes import Principal
 from pomona.deps import services
 from pomona.errors import Forbidden, Unauthenticated
 
+_PRINCIPAL = "pomona.principal"
+
 
 async def principal(request: Request) -> Principal:
-    """The caller, from ``Authorization: Bearer <token>``."""
+    """The caller, from ``Authorization: Bearer <token>``; found once per request, since the
+    request budget (``budget_http``) authenticates before FastAPI resolves dependencies."""
+    known = request.scope.get(_PRINCIPAL)
+    if isinstance(known, Principal):
+        return known
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
@@ -32,14 +39,19 @@ async def principal(request: Request) -> Principal:
             "header",
             code="token_unknown",
         )
+    request.scope[_PRINCIPAL] = found
     return found
 
 
 Caller = Annotated[Principal, Depends(principal)]
 
+# The dependencies that authenticate: the request budget runs them before a body is read.
+_GATES: set[Callable[..., Any]] = {principal}
 
+
+@functools.cache
 def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency that admits tokens carrying ``scope`` (or ``admin``)."""
+    """A dependency that admits tokens carrying ``scope`` (or ``admin``); one per scope."""
 
     async def dependency(request: Request) -> Principal:
         caller = await principal(request)
@@ -54,4 +66,11 @@ def require(scope: str) -> Callable[[Request], Awaitable[Principal]]:
         return caller
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    _GATES.add(dependency)
     return dependency
+
+
+def is_gate(call: Callable[..., Any]) -> bool:
+    """Whether a dependency authenticates the caller: the request budget runs these before a
+    body is read."""
+    return call in _GATES

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hmac
 import ipaddress
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel, Field
 
+from pomona.budget_http import api_router
 from pomona.deps import SettingsDep
 from pomona.errors import Forbidden, NotFound, Unauthenticated
 from pomona.errors_http import error_responses
@@ -30,7 +31,7 @@ class ReadyOut(BaseModel):
     checks: dict[str, str] = Field(description="What each check found, by name")
 
 
-router = APIRouter(tags=["operations"])
+router = api_router(tags=["operations"])
 
 
 @router.get("/healthz", response_model=AliveOut)

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 from pydantic import BaseModel, Field
 
 from pomona.auth.deps import Caller
+from pomona.budget_http import api_router
 from pomona.errors import Forbidden, Unavailable
 from pomona.errors_http import ProblemOut, error_responses, status_of
 from pomona.queue.deps import Jobs
@@ -102,7 +103,7 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     }
 }
 
-api = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+api = api_router(prefix="/api/v1/jobs", tags=["jobs"])
 
 
 @api.get("/{job_id}", response_model=JobOut, responses=error_responses(401, 403, 404, 422))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from pomona.audit.deps import who
+from pomona.budget_http import api_router
 from pomona.deps import SettingsDep
 from pomona.http import read_json
 from pomona.packages.deps import Catalog, Reader, Writer
@@ -22,7 +23,7 @@ from pomona.packages.routes.schemas import (
 
 Filename = Annotated[str, Path(description="The package's filename", min_length=1, max_length=255)]
 
-api = APIRouter(prefix="/api/v1/packages", tags=["packages"])
+api = api_router(prefix="/api/v1/packages", tags=["packages"])
 
 
 @api.get("", response_model=PackageListOut, responses=responses(401, 403, 422))

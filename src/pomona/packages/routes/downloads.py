@@ -17,10 +17,11 @@ from collections.abc import AsyncIterator, Iterator
 from email.utils import format_datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
+from pomona.budget_http import api_router
 from pomona.deps import SettingsDep
 from pomona.packages.deps import Catalog, DownloadAccess, Reader, Store
 from pomona.packages.routes.catalog import Filename
@@ -210,8 +211,8 @@ async def distribution_point(
     return await download.answer(filename)
 
 
-api = APIRouter(prefix="/api/v1/packages", tags=["packages"])
-public = APIRouter(tags=["distribution point"])
+api = api_router(prefix="/api/v1/packages", tags=["packages"])
+public = api_router(tags=["distribution point"])
 # One operation per method: FastAPI gives a route serving GET and HEAD a single, unstable id.
 for _method in ("GET", "HEAD"):
     api.add_api_route(

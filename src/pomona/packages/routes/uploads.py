@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator, Mapping
 from email.utils import format_datetime
 from typing import Annotated, Any, ClassVar
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import Depends, Header, Path, Query, Request, Response
 from starlette.requests import ClientDisconnect
 
 from pomona.audit.deps import who
+from pomona.budget_http import PACKAGE, accepts, api_router
 from pomona.deps import SettingsDep
 from pomona.errors import BadRequest, Invalid, PreconditionFailed, Problem, UnsupportedMedia
 from pomona.errors_http import WithHeaders
@@ -67,7 +68,7 @@ def bytes_header(description: str) -> Any:
 
 # -- plain PUT -----------------------------------------------------------------------------------
 
-put_api = APIRouter(prefix="/api/v1/packages", tags=["packages"])
+put_api = api_router(prefix="/api/v1/packages", tags=["packages"])
 
 
 @put_api.put(
@@ -89,6 +90,7 @@ put_api = APIRouter(prefix="/api/v1/packages", tags=["packages"])
         }
     },
 )
+@accepts(PACKAGE)
 async def put_package(
     request: Request,
     response: Response,
@@ -148,7 +150,7 @@ async def tus_version(
 Tus = [Depends(tus_version)]
 UploadId = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="The upload's id")]
 
-tus = APIRouter(prefix="/api/v1/uploads", tags=["uploads (tus 1.0)"])
+tus = api_router(prefix="/api/v1/uploads", tags=["uploads (tus 1.0)"])
 
 
 def parse_metadata(header: str) -> dict[str, str]:
@@ -311,6 +313,7 @@ async def tus_head(uploads: Uploads, upload_id: UploadId, caller: Writer) -> Res
         }
     },
 )
+@accepts(PACKAGE)
 async def tus_patch(
     request: Request,
     uploads: Uploads,

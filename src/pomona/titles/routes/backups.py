@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import IO, Annotated, Literal
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from pomona.audit.deps import who
 from pomona.auth.scopes import Principal
+from pomona.budget_http import ARCHIVE, accepts, api_router
 from pomona.deps import ServicesDep, SettingsDep
 from pomona.errors_http import ProblemOut, error_responses
 from pomona.queue.routes import ACCEPTED, JobOut, accepted, enqueue
@@ -98,7 +99,7 @@ async def backup_response(titles: TitleService, *, history: bool) -> Response:
     )
 
 
-backups = APIRouter(prefix="/api/v1", tags=["backups and imports"])
+backups = api_router(prefix="/api/v1", tags=["backups and imports"])
 
 
 @backups.get(
@@ -155,7 +156,7 @@ def _upload_route(action: str, summary: str) -> Callable[..., Awaitable[ImportOu
         )
 
     handler.__doc__ = summary
-    return handler
+    return accepts(ARCHIVE)(handler)
 
 
 for _path, _name, _action, _summary in (

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from pydantic import BaseModel, Field
 
+from pomona.budget_http import api_router
 from pomona.deps import SettingsDep
 from pomona.errors_http import error_responses
 from pomona.times import format_time
@@ -79,7 +80,7 @@ def _state_out(result: WriteResult) -> StateWriteOut:
     )
 
 
-api = APIRouter(prefix="/api/v1/titles", tags=["title history and control"])
+api = api_router(prefix="/api/v1/titles", tags=["title history and control"])
 TITLE_ERRORS = (401, 403, 404, 422)
 
 

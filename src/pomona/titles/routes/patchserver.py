@@ -14,9 +14,10 @@ from collections.abc import Awaitable
 from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from pomona.budget_http import ARCHIVE, DOCUMENT, accepts, api_router
 from pomona.deps import ServicesDep, SettingsDep
 from pomona.errors import BadRequest, Conflict, Forbidden, Invalid
 from pomona.errors_http import error_responses
@@ -63,7 +64,7 @@ def _created(description: str, example: Any) -> dict[int | str, dict[str, Any]]:
     return {201: {"description": description, "content": {_JSON: {"example": example}}}}
 
 
-router = APIRouter(tags=["PatchServer compatibility"])
+router = api_router(tags=["PatchServer compatibility"])
 
 
 @router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
@@ -82,6 +83,7 @@ async def landing() -> HTMLResponse:
     },
     openapi_extra=json_body("SoftwareTitle", "A full patch definition (or a multipart 'file')"),
 )
+@accepts(ARCHIVE)
 async def create_title(
     request: Request, titles: Titles, settings: SettingsDep, caller: Writer
 ) -> Response:
@@ -129,6 +131,7 @@ async def delete_title(
     },
     openapi_extra=json_body("Patch", "One version; it becomes the newest"),
 )
+@accepts(DOCUMENT)
 async def add_version(
     request: Request, titles: Titles, caller: Writer, title_id: TitleIdParam
 ) -> Response:
@@ -159,6 +162,7 @@ async def backup(titles: Titles, _caller: Reader) -> Response:
     },
     openapi_extra=UPLOAD_BODY,
 )
+@accepts(ARCHIVE)
 async def restore(
     request: Request,
     titles: Titles,
@@ -185,7 +189,7 @@ async def restore(
     return _answer(restored, 201)
 
 
-token_router = APIRouter(tags=["PatchServer compatibility"])
+token_router = api_router(tags=["PatchServer compatibility"])
 
 
 @token_router.post(

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
+from pomona.budget_http import DOCUMENT, accepts, api_router
 from pomona.deps import SettingsDep
 from pomona.errors_http import error_responses
 from pomona.http import read_json
@@ -45,7 +46,7 @@ class TitleListOut(Out):
     perPage: int
 
 
-api = APIRouter(prefix="/api/v1/titles", tags=["titles"])
+api = api_router(prefix="/api/v1/titles", tags=["titles"])
 
 
 @api.get("", response_model=TitleListOut, responses=error_responses(401, 403, 422))
@@ -83,6 +84,7 @@ async def list_titles(
     responses=error_responses(400, 401, 403, 409, 413, 422),
     openapi_extra=json_body("SoftwareTitle", "A full patch definition"),
 )
+@accepts(DOCUMENT)
 async def create_title(
     request: Request, titles: Titles, caller: Writer, actor: Author, strict: Strict = False
 ) -> TitleWriteOut:
@@ -113,6 +115,7 @@ async def get_title(
     responses=error_responses(400, 401, 403, 404, 412, 413, 422),
     openapi_extra=json_body("SoftwareTitle", "The full new definition"),
 )
+@accepts(DOCUMENT)
 async def replace_title(
     request: Request,
     titles: Titles,

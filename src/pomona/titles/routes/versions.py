@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from pydantic import Field
 
+from pomona.budget_http import DOCUMENT, accepts, api_router
 from pomona.errors_http import ProblemOut, error_responses
 from pomona.http import read_json
 from pomona.titles.access import check_may_write
@@ -40,7 +41,7 @@ def _version_out(result: WriteResult, version: str | None) -> VersionWriteOut:
     )
 
 
-api = APIRouter(prefix="/api/v1/titles", tags=["titles"])
+api = api_router(prefix="/api/v1/titles", tags=["titles"])
 
 
 @api.get(
@@ -62,6 +63,7 @@ async def list_versions(
     responses=error_responses(400, 401, 403, 404, 409, 413, 422),
     openapi_extra=json_body("Patch", "One version"),
 )
+@accepts(DOCUMENT)
 async def add_version(
     request: Request,
     titles: Titles,
@@ -103,6 +105,7 @@ async def get_version(
     responses=error_responses(400, 401, 403, 404, 409, 413, 422),
     openapi_extra=json_body("Patch", "The version's new content (its version string may change)"),
 )
+@accepts(DOCUMENT)
 async def replace_version(
     request: Request,
     titles: Titles,

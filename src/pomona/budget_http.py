@@ -1,0 +1,180 @@
+"""The request budget: nothing is read from a body before the caller is known, no more of it than
+its route accepts, and no slower than the server waits.
+
+Every API route is a :class:`BudgetedRoute`. Before FastAPI reads a body (it parses declared body
+parameters before it resolves a single dependency), the route runs its authentication gates,
+refuses a declared ``Content-Length`` over the route's limit, and hands FastAPI a body that
+stops with 413 the moment it passes the limit and with 408 when the client goes quiet. So an
+unauthenticated 200 MB body is answered 401 before its first byte is read, and an oversized
+body costs the server the bytes of its limit at most.
+
+Routes say which kind of body they accept with :func:`accepts`; a route that says nothing
+accepts a small JSON request (``max_request_bytes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import anyio
+from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, APIRouter
+from starlette.exceptions import HTTPException
+from starlette.types import Message, Receive
+
+from pomona.auth.deps import is_gate
+from pomona.deps import settings as settings_of
+from pomona.errors import BadRequest, DomainError, TooLarge, TooSlow
+from pomona.errors_http import WithHeaders
+from pomona.settings import Settings
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class BodyKind:
+    """A kind of request body, and the setting that bounds it."""
+
+    name: str
+    setting: str
+    what: str  # for messages: "the definition"
+
+    def limit(self, settings: Settings) -> int:
+        value = getattr(settings, self.setting)
+        assert isinstance(value, int)
+        return value
+
+
+SMALL = BodyKind("small", "max_request_bytes", "the request")
+DOCUMENT = BodyKind("document", "max_document_bytes", "the definition")
+ARCHIVE = BodyKind("archive", "archive_max_bytes", "the upload")
+PACKAGE = BodyKind("package", "package_max_bytes", "the package")
+KINDS = (SMALL, DOCUMENT, ARCHIVE, PACKAGE)
+
+_DECLARED: dict[Callable[..., Any], BodyKind] = {}
+
+
+def accepts(kind: BodyKind) -> Callable[[Endpoint], Endpoint]:
+    """Declares the kind of body a route's endpoint accepts (put it under the route decorator)."""
+
+    def declare(endpoint: Endpoint) -> Endpoint:
+        _DECLARED[endpoint] = kind
+        return endpoint
+
+    return declare
+
+
+def body_kind(endpoint: Callable[..., Any]) -> BodyKind:
+    return _DECLARED.get(endpoint, SMALL)
+
+
+class BodyTooLarge(WithHeaders, TooLarge):
+    """The rest of the body is never read, so the connection cannot carry another request."""
+
+    headers: ClassVar[dict[str, str]] = {"Connection": "close"}
+
+
+class BodyTooSlow(WithHeaders, TooSlow):
+    headers: ClassVar[dict[str, str]] = {"Connection": "close"}
+
+
+def _too_large(kind: BodyKind, limit: int, declared: int | None = None) -> DomainError:
+    size = f"is {declared} bytes" if declared is not None else "is longer"
+    return BodyTooLarge(
+        f"{kind.what} {size}; the limit is {limit} bytes (the {kind.setting} setting)",
+        code="body_too_large",
+    )
+
+
+def declared_length(request: Request) -> int | None:
+    """``Content-Length`` as a number; servers refuse malformed ones before Pomona sees them,
+    but a value that is not plain digits must not reach ``int()`` either."""
+    value = request.headers.get("content-length")
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 19:
+        raise BadRequest(
+            "Content-Length must be a number of bytes",
+            "/Content-Length",
+            "header",
+            code="content_length_invalid",
+        )
+    return int(value)
+
+
+class BoundedBody:
+    """A ``receive`` that counts the body while it streams and times out a silent client."""
+
+    def __init__(self, receive: Receive, kind: BodyKind, limit: int, timeout: float) -> None:
+        self._receive = receive
+        self._kind = kind
+        self._limit = limit
+        self._timeout = timeout
+        self._seen = 0
+        self._complete = False
+
+    async def __call__(self) -> Message:
+        if self._complete:
+            # After the body, receive() waits for the client to leave: never a timeout.
+            return await self._receive()
+        try:
+            with anyio.fail_after(self._timeout):
+                message = await self._receive()
+        except TimeoutError:
+            raise BodyTooSlow(
+                f"no part of the body arrived for {self._timeout:g} seconds "
+                "(the request_body_timeout_seconds setting); send it again",
+                code="body_timeout",
+            ) from None
+        if message["type"] == "http.request":
+            self._seen += len(message.get("body", b""))
+            if self._seen > self._limit:
+                raise _too_large(self._kind, self._limit)
+            self._complete = not message.get("more_body", False)
+        return message
+
+
+def _gates(dependant: Dependant) -> Iterator[Callable[[Request], Awaitable[Any]]]:
+    """The authentication dependencies of a route, in the order FastAPI would run them."""
+    for sub in dependant.dependencies:
+        yield from _gates(sub)
+        if sub.call is not None and is_gate(sub.call):
+            yield sub.call
+
+
+class BudgetedRoute(APIRoute):
+    """An API route that authenticates, and bounds its body, before FastAPI reads it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        gates = tuple(dict.fromkeys(_gates(self.dependant)))
+        kind = body_kind(self.endpoint)
+
+        async def budgeted(request: Request) -> Response:
+            for gate in gates:
+                await gate(request)
+            settings = settings_of(request)
+            limit = kind.limit(settings)
+            declared = declared_length(request)
+            if declared is not None and declared > limit:
+                raise _too_large(kind, limit, declared)
+            timeout = settings.request_body_timeout_seconds
+            body = BoundedBody(request.receive, kind, limit, timeout)
+            try:
+                return await handle(Request(request.scope, body))
+            except HTTPException as exc:
+                # FastAPI turns any error raised while it reads a declared body into a bare
+                # 400 "error parsing the body"; the budget's own refusals are answered as such.
+                if isinstance(exc.__cause__, DomainError):
+                    raise exc.__cause__ from None
+                raise
+
+        return budgeted
+
+
+def api_router(**options: Any) -> APIRouter:
+    """An ``APIRouter`` whose routes keep the request budget; every router of the app is one."""
+    return APIRouter(route_class=BudgetedRoute, **options)
