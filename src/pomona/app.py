@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import re
 import warnings
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import orjson
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = build_services(settings, db, tasks, on_titles_change=feed.refresh)
         if settings.metrics_enabled:
             metrics().watch(tasks.queue)
+            flushing = asyncio.create_task(metrics().flushing())
         if settings.queue_embedded_workers:
             tasks.queue.start(settings.queue_embedded_workers)
         # What is built by now lives as long as the process: keep it out of the cyclic garbage
@@ -97,7 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             gc.unfreeze()  # an application built again in this process (tests) starts afresh
-            metrics().unwatch(tasks.queue)
+            if settings.metrics_enabled:
+                flushing.cancel()
+                with suppress(asyncio.CancelledError):
+                    await flushing
+                metrics().unwatch(tasks.queue)
             await to_thread.run_sync(tasks.close)
             await db.dispose()
 

@@ -23,6 +23,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 HEADER = b"x-request-id"
 FEED_PREFIXES = ("/jamf/v1", "/jamf/preview/v1")
 FEED_KINDS = ("software", "patch")
+KNOWN_PATHS = 10_000
 _BODIES = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -50,12 +51,20 @@ def feed_route(path: str) -> str:
     return UNMATCHED
 
 
-def route_of(scope: Scope) -> str:
+def route_of(scope: Scope, known: dict[str, str]) -> str:
+    """The route template of an answered request; ``known`` remembers the feed's paths, which
+    repeat all day, so that each is parsed once (bounded: a scan of made-up paths empties it)."""
     route = scope.get("route")
     if route is not None:
         return str(getattr(route, "path", UNMATCHED))
     path: str = scope["path"]
-    return feed_route(path) if path.startswith("/jamf/") else UNMATCHED
+    found = known.get(path)
+    if found is None:
+        found = feed_route(path) if path.startswith("/jamf/") else UNMATCHED
+        if len(known) >= KNOWN_PATHS:
+            known.clear()
+        known[path] = found
+    return found
 
 
 class Observe:
@@ -65,6 +74,7 @@ class Observe:
     def __init__(self, app: ASGIApp, metrics: Metrics | None) -> None:
         self.app = app
         self.metrics = metrics
+        self.known: dict[str, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,7 +94,9 @@ class Observe:
         sent = received = 0
         started_headers: list[tuple[bytes, bytes]] = []
 
-        async def sending(message: Message) -> None:
+        # A plain function handing back ``send``'s own awaitable: no coroutine of its own to
+        # create and step through for each message of the feed's answers.
+        def sending(message: Message) -> Awaitable[None]:
             nonlocal status, sent, started_headers
             kind = message["type"]
             if kind == "http.response.body":
@@ -97,7 +109,7 @@ class Observe:
                 started_headers = headers
             elif kind == "http.response.pathsend":  # granian sends the file; its length is known
                 sent += _content_length(started_headers)
-            await send(message)
+            return send(message)
 
         async def receiving() -> Message:
             nonlocal received
@@ -113,7 +125,8 @@ class Observe:
             REQUEST_ID.reset(token)
             if metrics is not None:
                 seconds = time.perf_counter() - started
-                metrics.request(method, route_of(scope), status or 500, seconds, sent, received)
+                route = route_of(scope, self.known)
+                metrics.request(method, route, status or 500, seconds, sent, received)
 
 
 def _content_length(headers: list[tuple[bytes, bytes]]) -> int:

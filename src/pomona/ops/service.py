@@ -24,4 +24,5 @@ class OperationsService:
 
     async def exposition(self) -> bytes:
         """The Prometheus text of every process of this server (files read in a thread)."""
+        metrics().flush()
         return await to_thread.run_sync(metrics().exposition)
