@@ -30,6 +30,7 @@ from pomona.app import create_app
 from pomona.models import metadata
 from pomona.settings import Settings
 from pomona.titles.models import FeedState
+from tests.fixtures.slapd import slapd  # noqa: F401 (the LDAP tests' one directory server)
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 FIXTURES = Path(__file__).parent / "fixtures"
