@@ -232,6 +232,19 @@ class Settings(BaseSettings):
             "zip bombs (real definitions compress about 10:1)."
         ),
     )
+    import_max_parsed_bytes: int = Field(
+        256 * 1024**2,
+        ge=1024 * 1024,
+        description=(
+            "Most memory the documents of one restore or import (all its files) may cost once "
+            "parsed, estimated before parsing each: its bytes plus 64 per JSON value."
+        ),
+    )
+    import_document_floor_bytes: int = Field(
+        16 * 1024,
+        ge=0,
+        description="Least each document of a restore or import counts against its budget.",
+    )
     fetch_allowed_networks: list[str] = Field(
         [],
         description=(

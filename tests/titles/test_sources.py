@@ -11,9 +11,14 @@ import pytest
 
 from pomona.errors import BadRequest, TooLarge
 from pomona.settings import Settings
+from pomona.titles.budget import Budget
 from pomona.titles.sources import from_directory, read_body, read_file
 
 SETTINGS = Settings()
+
+
+def budget() -> Budget:
+    return Budget.of(SETTINGS)
 
 
 def zipped(**members: bytes) -> io.BytesIO:
@@ -28,7 +33,7 @@ def zipped(**members: bytes) -> io.BytesIO:
 def test_a_json_array_body_is_located_from_the_body_root() -> None:
     body = io.BytesIO(orjson.dumps([{"id": "A"}, {"id": "B"}]))
 
-    found = read_body(body, SETTINGS)
+    found = read_body(body, SETTINGS, budget())
 
     assert [(i.source, i.document) for i in found.items] == [
         ("/0", {"id": "A"}),
@@ -38,18 +43,19 @@ def test_a_json_array_body_is_located_from_the_body_root() -> None:
 
 def test_a_body_that_is_not_json_cannot_be_read() -> None:
     with pytest.raises(BadRequest) as refused:
-        read_body(io.BytesIO(b"{nope"), SETTINGS)
+        read_body(io.BytesIO(b"{nope"), SETTINGS, budget())
     assert refused.value.code == "not_json"
 
 
 def test_an_empty_body_is_refused() -> None:
     with pytest.raises(BadRequest) as refused:
-        read_body(io.BytesIO(b"  \n"), SETTINGS)
+        read_body(io.BytesIO(b"  \n"), SETTINGS, budget())
     assert refused.value.code == "upload_empty"
 
 
 def test_a_zip_body_is_read_as_an_archive_whatever_its_declared_type() -> None:
-    found = read_body(zipped(**{"patch_archive/A.json": b'{"id": "A"}', "README": b"hi"}), SETTINGS)
+    archive = zipped(**{"patch_archive/A.json": b'{"id": "A"}', "README": b"hi"})
+    found = read_body(archive, SETTINGS, budget())
 
     assert [i.source for i in found.items] == ["/patch_archive/A.json"]
     assert found.ignored == ["README"]
@@ -57,8 +63,9 @@ def test_a_zip_body_is_read_as_an_archive_whatever_its_declared_type() -> None:
 
 def test_an_uploaded_file_over_the_document_limit_is_refused() -> None:
     settings = Settings(max_document_bytes=1024)
+    big = io.BytesIO(b'{"id": "' + b"x" * 2000 + b'"}')
     with pytest.raises(TooLarge) as refused:
-        read_file("big.json", io.BytesIO(b'{"id": "' + b"x" * 2000 + b'"}'), settings)
+        read_file("big.json", big, settings, Budget.of(settings))
     assert refused.value.code == "definition_too_large"
     assert refused.value.problems[0].path == "/big.json"
 

@@ -9,21 +9,24 @@ definitions zipped, Kinobi's ``patch/<id>.json``) restore too: every ``.json`` m
 
 Reading refuses, before anything is decompressed: too many members, absolute paths or ``..``,
 symbolic links, declared sizes over the limits, compression ratios beyond the limit (zip
-bombs); and while decompressing, members that turn out larger than declared.
+bombs, whatever the member's size), definitions whose declared sizes alone pass the request's
+:class:`~pomona.titles.budget.Budget`; while decompressing, members that turn out larger than
+declared; and before parsing each definition, one that would pass the budget once parsed.
 """
 
 from __future__ import annotations
 
 import stat
+import struct
 import tempfile
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
 import orjson
 
-from pomona.errors import BadRequest, DomainError, Invalid, Problem
+from pomona.errors import BadRequest, DomainError, Invalid, Problem, TooLarge
+from pomona.titles.budget import Budget, give_back
 from pomona.titles.feed import pretty
 from pomona.titles.models import TitleState
 from pomona.titles.values import Exported, Gathered, Incoming
@@ -60,8 +63,10 @@ def spool() -> IO[bytes]:
     return tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
 
 
-def _refuse(name: str, message: str, code: str) -> DomainError:
-    return BadRequest([Problem(f"/{name}" if name else "", message)], code=code)
+def _refuse(
+    name: str, message: str, code: str, kind: type[DomainError] = BadRequest
+) -> DomainError:
+    return kind([Problem(f"/{name}" if name else "", message)], code=code)
 
 
 def _safe_name(name: str) -> bool:
@@ -72,7 +77,9 @@ def _safe_name(name: str) -> bool:
     return ".." not in name.split("/")
 
 
-def _members(archive: zipfile.ZipFile, limits: Limits) -> Iterator[zipfile.ZipInfo]:
+def _members(archive: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo]:
+    """The archive's files (folders left out), every one checked before any is read."""
+    files: list[zipfile.ZipInfo] = []
     infos = archive.infolist()
     if len(infos) > limits.max_members:
         raise _refuse(
@@ -80,6 +87,7 @@ def _members(archive: zipfile.ZipFile, limits: Limits) -> Iterator[zipfile.ZipIn
             f"the archive has {len(infos)} files; the limit is {limits.max_members} "
             "(archive_max_members)",
             "archive_too_many_files",
+            TooLarge,
         )
     total = 0
     for info in infos:
@@ -100,9 +108,12 @@ def _members(archive: zipfile.ZipFile, limits: Limits) -> Iterator[zipfile.ZipIn
                 f"{info.file_size} bytes uncompressed; a definition may have at most "
                 f"{limits.max_member_bytes} (max_document_bytes)",
                 "archive_file_too_large",
+                TooLarge,
             )
+        # Every member, small ones too: thousands of small bombs are one big one. (Deflate's
+        # own overhead keeps a real file of a few bytes far below any sensible limit.)
         ratio = info.file_size / max(info.compress_size, 1)
-        if ratio > limits.max_ratio and info.file_size > 64 * 1024:
+        if ratio > limits.max_ratio:
             raise _refuse(
                 info.filename,
                 f"compressed {ratio:.0f}:1, beyond the limit of {limits.max_ratio:g}:1 "
@@ -116,8 +127,51 @@ def _members(archive: zipfile.ZipFile, limits: Limits) -> Iterator[zipfile.ZipIn
                 f"the archive uncompresses to more than {limits.max_total_bytes} bytes "
                 "(archive_max_uncompressed_bytes)",
                 "archive_too_large",
+                TooLarge,
             )
-        yield info
+        files.append(info)
+    return files
+
+
+# The end of the central directory: signature, disk numbers, entries here and in all, the
+# directory's size and offset, the comment's length; and ZIP64's record and its locator.
+_END = struct.Struct("<4s4H2LH")
+_END64 = struct.Struct("<4sQ2H2L4Q")
+_LOCATOR64 = struct.Struct("<4sLQL")
+# The central directory is read whole into ZipInfo objects before any limit can be checked,
+# and it may hold more entries than it declares: its size is what bounds them. Real entries
+# take 46 bytes plus a name and a few extra fields, well under this on average.
+_DIRECTORY_BYTES_PER_MEMBER = 512
+
+
+def _check_directory(source: IO[bytes], limits: Limits) -> None:
+    """Refuse a central directory too large for ``max_members`` files before it is read."""
+    source.seek(0, 2)
+    length = source.tell()
+    tail_at = max(0, length - _END.size - 0xFFFF)
+    source.seek(tail_at)
+    tail = source.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0:
+        source.seek(0)
+        return  # not a zip: zipfile says so in its own words
+    size = _END.unpack_from(tail, at)[5]
+    locator_at = tail_at + at - _LOCATOR64.size
+    if size == 0xFFFFFFFF and locator_at >= 0:
+        source.seek(locator_at)
+        locator = _LOCATOR64.unpack(source.read(_LOCATOR64.size))
+        if locator[0] == b"PK\x06\x07":
+            source.seek(locator[2])
+            size = _END64.unpack(source.read(_END64.size))[8]
+    source.seek(0)
+    if size > limits.max_members * _DIRECTORY_BYTES_PER_MEMBER:
+        raise _refuse(
+            "",
+            f"the archive's directory takes {size} bytes: more than {limits.max_members} files "
+            "can hold (archive_max_members)",
+            "archive_too_many_files",
+            TooLarge,
+        )
 
 
 def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bytes:
@@ -132,13 +186,14 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> by
     return data
 
 
-def read_archive(source: IO[bytes], limits: Limits) -> Gathered:
+def read_archive(source: IO[bytes], limits: Limits, budget: Budget) -> Gathered:
     """Every definition in the zip, with the state and history Pomona keeps beside them.
     Decompressing takes a while for many titles: callers on an event loop run this in a
     worker thread."""
     try:
+        _check_directory(source, limits)
         archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, struct.error) as exc:
         raise _refuse(
             "", f"the upload is not a readable zip archive ({exc})", "archive_unreadable"
         ) from None
@@ -147,24 +202,38 @@ def read_archive(source: IO[bytes], limits: Limits) -> Gathered:
     histories: dict[str, Any] = {}
     documents: list[tuple[str, Any]] = []
     with archive:
+        files = _members(archive, limits)
+        wanted = [info for info in files if _is_json(info.filename)]
+        # e.g. __MACOSX/ resource forks, READMEs
+        content.ignored.extend(i.filename for i in files if not _is_json(i.filename))
+        budget.check_ahead("", [info.file_size for info in wanted])
         try:
-            for info in _members(archive, limits):
+            for info in wanted:
                 name = info.filename
-                base = name.rsplit("/", 1)[-1]
-                if not name.lower().endswith(".json") or base.startswith("._"):
-                    content.ignored.append(name)  # e.g. __MACOSX/ resource forks, READMEs
-                    continue
-                parsed = _parse(name, _read(archive, info, limits))
+                where = f"/{name}"
+                budget.count(where, 1)
+                data = _read(archive, info, limits)
+                budget.spend(where, data)
+                parsed = _parse(name, data)
+                del data  # the parsed document is what is kept
                 if name == STATES:
                     states = parsed if isinstance(parsed, dict) else {}
                 elif name.startswith(HISTORY_FOLDER + "/"):
-                    histories[base[: -len(".json")]] = parsed
+                    histories[name.rsplit("/", 1)[-1][: -len(".json")]] = parsed
                 elif name.startswith(META_FOLDER + "/"):
                     content.ignored.append(name)
                 else:
                     documents.append((name, parsed))
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
             raise _refuse("", f"the archive is damaged ({exc})", "archive_damaged") from None
+        except BaseException:
+            # The refusal's traceback keeps this frame alive until the collector's next full
+            # pass: let go of what was parsed now (see TitleImports.apply_items).
+            documents.clear()
+            histories.clear()
+            states.clear()
+            give_back()
+            raise
     for name, document in documents:
         title_id = document.get("id") if isinstance(document, dict) else None
         state = states.get(title_id) if isinstance(title_id, str) else None
@@ -180,12 +249,20 @@ def read_archive(source: IO[bytes], limits: Limits) -> Gathered:
     return content
 
 
-def read_json_file(name: str, data: bytes) -> list[Incoming]:
-    """One uploaded ``.json`` file: a definition, or a list of definitions."""
+def read_json_file(name: str, data: bytes, budget: Budget) -> list[Incoming]:
+    """One uploaded ``.json`` file: a definition, or a list of definitions (each counted as a
+    document of the request)."""
+    budget.spend(f"/{name}", data)
     parsed = _parse(name, data)
     if isinstance(parsed, list):
+        budget.count(f"/{name}", len(parsed))
         return [Incoming(f"/{name}/{i}", d) for i, d in enumerate(parsed)]
+    budget.count(f"/{name}", 1)
     return [Incoming(f"/{name}", parsed)]
+
+
+def _is_json(name: str) -> bool:
+    return name.lower().endswith(".json") and not name.rsplit("/", 1)[-1].startswith("._")
 
 
 def is_zip(data: bytes) -> bool:

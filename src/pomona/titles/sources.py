@@ -21,6 +21,7 @@ from pomona.errors import BadRequest, Invalid, NotFound, Problem, TooLarge
 from pomona.net import FetchError, FetchPolicy, check_url, fetch
 from pomona.settings import Settings
 from pomona.titles.archive import Limits, is_zip, read_archive, read_json_file
+from pomona.titles.budget import Budget
 from pomona.titles.schemas import ID_PATTERN
 from pomona.titles.values import Gathered, Incoming
 
@@ -43,9 +44,12 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
     )
 
 
-def read_body(body: IO[bytes], settings: Settings, *, zip_declared: bool = False) -> Gathered:
+def read_body(
+    body: IO[bytes], settings: Settings, budget: Budget, *, zip_declared: bool = False
+) -> Gathered:
     """Definitions from a whole upload: a zip (by its first bytes, or ``zip_declared`` by its
-    sender), one JSON definition or a JSON array of them, located from the upload's root."""
+    sender), one JSON definition or a JSON array of them, located from the upload's root.
+    What they cost once parsed is taken from ``budget``, the request's."""
     head = body.read(4)
     body.seek(0)
     if not head.strip():
@@ -53,47 +57,49 @@ def read_body(body: IO[bytes], settings: Settings, *, zip_declared: bool = False
             "the body is empty; send a zip archive or JSON definitions", code="upload_empty"
         )
     if is_zip(head) or zip_declared:
-        return read_archive(body, limits(settings))
+        return read_archive(body, limits(settings), budget)
     try:
-        items = read_json_file("body", body.read())
+        items = read_json_file("body", body.read(), budget)
     except Invalid as exc:
         # The whole body is not JSON: it could not be read at all.
         raise BadRequest(exc.problems, code=exc.code) from None
     return Gathered([Incoming(i.source.removeprefix("/body"), i.document) for i in items])
 
 
-def read_file(name: str, file: IO[bytes], settings: Settings) -> Gathered:
-    """Definitions from one uploaded file, a zip or a JSON file, named ``name``."""
+def read_file(name: str, file: IO[bytes], settings: Settings, budget: Budget) -> Gathered:
+    """Definitions from one uploaded file, a zip or a JSON file, named ``name``, within the
+    request's ``budget``."""
     name = Path(name or "upload").name
     head = file.read(4)
     file.seek(0)
     if is_zip(head):
-        return read_archive(file, limits(settings))
+        return read_archive(file, limits(settings), budget)
     data = file.read(settings.max_document_bytes + 1)
     if len(data) > settings.max_document_bytes:
         raise TooLarge(
             [Problem(f"/{name}", f"over {settings.max_document_bytes} bytes")],
             code="definition_too_large",
         )
-    return Gathered(read_json_file(name, data))
+    return Gathered(read_json_file(name, data, budget))
 
 
 def from_directory(folder: Path, settings: Settings) -> Gathered:
-    """Every ``*.json`` and ``*.zip`` file directly in ``folder`` (for server-side imports)."""
-    content = Gathered()
+    """Every ``*.json`` and ``*.zip`` file directly in ``folder`` (for server-side imports),
+    all within one budget."""
+    content, budget = Gathered(), Budget.of(settings)
     for path in sorted(folder.iterdir()):
         if path.is_symlink() or not path.is_file():
             content.ignored.append(path.name)
         elif path.suffix.lower() == ".zip":
             with path.open("rb") as handle:
-                content.merge(read_archive(handle, limits(settings)))
+                content.merge(read_archive(handle, limits(settings), budget))
         elif path.suffix.lower() == ".json":
             if path.stat().st_size > settings.max_document_bytes:
                 raise TooLarge(
                     [Problem(f"/{path.name}", "larger than max_document_bytes")],
                     code="definition_too_large",
                 )
-            content.items.extend(read_json_file(path.name, path.read_bytes()))
+            content.items.extend(read_json_file(path.name, path.read_bytes(), budget))
         else:
             content.ignored.append(path.name)
     return content
@@ -163,11 +169,12 @@ async def from_remote(
             code="remote_title_not_found",
         )
     _check_ids(wanted, settings, listed_by=f"{root}/software" if ids is None else None)
-    content = Gathered()
+    content, budget = Gathered(), Budget.of(settings)
     for title_id in wanted:
         url = f"{root}/patch/{quote(title_id, safe='')}"
-        document = _json(await fetcher(url, policy), url)
-        content.items.append(Incoming(f"/{title_id}", document))
+        answer = await fetcher(url, policy)
+        budget.spend(f"/{title_id}", answer)
+        content.items.append(Incoming(f"/{title_id}", _json(answer, url)))
     return content
 
 

@@ -175,14 +175,15 @@ async def test_backup_round_trip_keeps_state_and_history(
 
 
 @pytest.mark.parametrize(
-    ("members", "symlink", "message"),
+    ("members", "symlink", "message", "status"),
     [
-        ({"../evil.json": b"{}"}, None, "unsafe path"),
-        ({"/abs.json": b"{}"}, None, "unsafe path"),
-        ({"patch_archive/..\\evil.json": b"{}"}, None, "unsafe path"),
-        ({}, "patch_archive/link.json", "symbolic link"),
-        ({f"f{i}.json": b"{}" for i in range(30)}, None, "archive_max_members"),
-        ({"bomb.json": b" " * 5_000_000}, None, "zip bomb"),
+        ({"../evil.json": b"{}"}, None, "unsafe path", 400),
+        ({"/abs.json": b"{}"}, None, "unsafe path", 400),
+        ({"patch_archive/..\\evil.json": b"{}"}, None, "unsafe path", 400),
+        ({}, "patch_archive/link.json", "symbolic link", 400),
+        ({f"f{i}.json": b"{}" for i in range(30)}, None, "archive_max_members", 413),
+        ({"bomb.json": b" " * 5_000_000}, None, "zip bomb", 400),
+        ({"small-bomb.json": b" " * 60_000}, None, "zip bomb", 400),
     ],
 )
 async def test_hostile_archives_are_refused(
@@ -192,10 +193,11 @@ async def test_hostile_archives_are_refused(
     members: dict[str, bytes],
     symlink: str | None,
     message: str,
+    status: int,
 ) -> None:
     app.state.settings.archive_max_members = 20  # a small limit keeps the test quick
     answer = await restore(client, admin, zipped(members, symlink=symlink))
-    assert answer.status_code == 400, answer.text
+    assert answer.status_code == status, answer.text
     assert message in answer.text
     assert await ids(client) == []
 
@@ -239,3 +241,44 @@ async def test_bulk_import_of_many_files_in_one_form(
         "/api/v1/imports", json=[definition("A1"), definition("A2")], headers=admin
     )
     assert array.json()["created"] == 2, array.text
+
+
+async def test_a_restore_past_the_memory_budget_is_refused_located_and_writes_nothing(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    from tests.titles.archives import dense
+
+    app.state.settings.import_max_parsed_bytes = 2 * 1024 * 1024
+    members = {"patch_archive/Good.json": json.dumps(definition("Good")).encode()}
+    members |= {f"dense/{i}.json": dense(6_000, i) for i in range(8)}
+    answer = await restore(client, admin, zipped(members))
+    assert answer.status_code == 413, answer.text
+    [problem] = answer.json()["errors"]
+    assert problem["code"] == "import_too_large"
+    assert problem["path"].startswith("/dense/")
+    assert await ids(client) == []
+    # The same through a form of files: one budget for the whole request.
+    files = [("file", (f"{i}.json", dense(6_000, i), "application/json")) for i in range(8)]
+    form = await client.post("/api/v1/imports", files=files, headers=admin)
+    assert form.status_code == 413, form.text
+    assert form.json()["errors"][0]["code"] == "import_too_large"
+
+
+async def test_a_json_array_of_more_documents_than_allowed_is_refused(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    app.state.settings.archive_max_members = 100
+    answer = await client.post(
+        "/api/v1/imports",
+        content=b"[" + b"[]," * 150 + b"[]]",
+        headers={**admin, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 413, answer.text
+    assert answer.json()["errors"] == [
+        {
+            "path": "/body",
+            "message": "more than 100 documents in one request (archive_max_members); split it",
+            "location": "body",
+            "code": "import_too_many_documents",
+        }
+    ]

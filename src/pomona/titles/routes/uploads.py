@@ -17,6 +17,7 @@ from starlette.requests import Request
 from pomona.errors import BadRequest, Problem
 from pomona.settings import Settings
 from pomona.titles.archive import spool
+from pomona.titles.budget import Budget
 from pomona.titles.sources import read_body, read_file
 from pomona.titles.values import Gathered
 
@@ -39,6 +40,7 @@ async def read_upload(request: Request, settings: Settings, *, field: str = "fil
     """Definitions from a body: a zip, one JSON definition or a JSON array of them, or a
     multipart form with any number of ``file`` parts (each a zip or a JSON file)."""
     kind = media_type(request)
+    budget = Budget.of(settings)  # one for the whole request, however many files it holds
     if kind == "multipart/form-data":
         form = await request.form(max_files=settings.archive_max_members)
         try:
@@ -50,12 +52,13 @@ async def read_upload(request: Request, settings: Settings, *, field: str = "fil
                 )
             content = Gathered()
             for upload in uploads:
-                read = partial(read_file, upload.filename or "upload", upload.file, settings)
+                name = upload.filename or "upload"
+                read = partial(read_file, name, upload.file, settings, budget)
                 content.merge(await to_thread.run_sync(read))
             return content
         finally:
             await form.close()
     body = await _body_to_file(request)
     with body:
-        read = partial(read_body, body, settings, zip_declared=kind in _ZIP_TYPES)
+        read = partial(read_body, body, settings, budget, zip_declared=kind in _ZIP_TYPES)
         return await to_thread.run_sync(read)

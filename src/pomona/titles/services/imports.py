@@ -20,6 +20,7 @@ from pomona.queue.jobs import params_of, principal_of, settle
 from pomona.queue.models import Job
 from pomona.settings import Settings
 from pomona.titles.access import check_may_write_all
+from pomona.titles.budget import give_back
 from pomona.titles.models import Title, TitleRevision, TitleState
 from pomona.titles.schemas import SoftwareTitle
 from pomona.titles.services.revisions import (
@@ -79,21 +80,36 @@ class TitleImports(TitleWrites):
     ) -> list[ImportOutcome]:
         """Check that ``caller`` may write every title named, then write them all in one
         transaction (each with its revision and audit record), or none. Requests and jobs both
-        end here. The ids actually written (a copy's) are checked again once chosen."""
-        if not items:
-            raise Invalid("no definitions found", code="no_definitions")
-        # The ids named are refused before validating anything: that costs a worker thread.
-        check_may_write_all(
-            caller,
-            (
-                (item.source, item.document["id"])
-                for item in items
-                if isinstance(item.document, dict) and isinstance(item.document.get("id"), str)
-            ),
-        )
-        return await self.apply_many(
-            items, actor, caller=caller, policy=policy, dry_run=dry_run, action=action, then=then
-        )
+        end here. The ids actually written (a copy's) are checked again once chosen.
+
+        ``items`` is emptied once written or refused: a refusal's traceback keeps the frames
+        that saw the documents alive until the collector's next full pass, which may be long
+        in coming; emptying the one list they share frees them at once, and ``give_back``
+        returns the space to the system."""
+        try:
+            if not items:
+                raise Invalid("no definitions found", code="no_definitions")
+            # The ids named are refused before validating anything: that costs a worker thread.
+            check_may_write_all(
+                caller,
+                (
+                    (item.source, item.document["id"])
+                    for item in items
+                    if isinstance(item.document, dict) and isinstance(item.document.get("id"), str)
+                ),
+            )
+            return await self.apply_many(
+                items,
+                actor,
+                caller=caller,
+                policy=policy,
+                dry_run=dry_run,
+                action=action,
+                then=then,
+            )
+        finally:
+            items.clear()
+            await to_thread.run_sync(give_back)
 
     async def apply_many(
         self,
