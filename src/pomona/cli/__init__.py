@@ -134,6 +134,9 @@ app.command("audit", rich_help_panel=CLIENT_PANEL)(audit.audit)
 
 
 def main() -> None:
+    from pomona.cli import helptext
+
+    helptext.install()
     app()
 
 

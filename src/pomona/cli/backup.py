@@ -28,11 +28,22 @@ def _default_name() -> Path:
     return Path(time.strftime("pomona-backup-%Y%m%d-%H%M%S.zip"))
 
 
+def _default_target() -> Path:
+    """A new zip in ``~/pomona-backups``, not the current directory: that is often a clone of
+    a repository, where a stray zip shows in ``git status`` (and gets committed)."""
+    folder = Path.home() / "pomona-backups"
+    folder.mkdir(exist_ok=True)
+    return folder / _default_name()
+
+
 def backup(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="The zip to write [default: pomona-backup-<date>-<time>.zip]"
+            "--output",
+            "-o",
+            help="The zip (or a directory for it) [default: ~/pomona-backups/pomona-backup-"
+            "<date>-<time>.zip]",
         ),
     ] = None,
     history: Annotated[
@@ -40,7 +51,7 @@ def backup(
     ] = False,
 ) -> None:
     """Download a backup of every title: a zip in PatchServer's layout, plus Pomona's state."""
-    target = output or _default_name()
+    target = output or _default_target()
     if target.is_dir():
         target = target / _default_name()
     # Written beside the target and renamed when complete: a broken transfer never leaves a

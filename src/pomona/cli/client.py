@@ -185,14 +185,17 @@ def exit_for(status: int) -> Exit:
     return Exit.REFUSED
 
 
-def show_problems(problems: list[dict[str, Any]], *, prefix: str = "error") -> None:
+def show_problems(
+    problems: list[dict[str, Any]], *, prefix: str = "error", source: str = ""
+) -> None:
+    """Each problem on stderr; ``source`` names the file it came from (an import's member)."""
     colour = "red" if prefix == "error" else "yellow"
     for problem in problems:
         path = str(problem.get("path") or "")
         location = problem.get("location") or "body"
-        where = ""
+        where = f"{source}: " if source else ""
         if path:
-            where = f"{path}: " if location == "body" else f"{location} {path}: "
+            where += f"{path}: " if location == "body" else f"{location} {path}: "
         err.print(
             f"[{colour}]{prefix}:[/{colour}] {_escape(where + str(problem.get('message', '')))}",
             soft_wrap=True,
@@ -298,15 +301,24 @@ def done(message: str) -> None:
 
 
 def warnings(body: Any) -> None:
+    """The warnings of an answer; those of an import's item name the file they came from."""
     if isinstance(body, dict) and body.get("warnings"):
-        show_problems(body["warnings"], prefix="warning")
+        source = body.get("source")
+        shown = source if isinstance(source, str) else ""
+        show_problems(body["warnings"], prefix="warning", source=shown)
 
 
 def table(*columns: str, rows: list[list[str]]) -> None:
     view = Table(*columns)
     for row in rows:
         view.add_row(*(_escape(cell) for cell in row))
-    out.print(view)
+    tables().print(view)
+
+
+def tables() -> Console:
+    """Where tables go: on a terminal they fit its width; piped or redirected they keep every
+    value whole, since a script or ``grep`` reading them cannot use ``Chronolis__AdobePho…``."""
+    return out if out.is_terminal else Console(highlight=False, width=100_000)
 
 
 def confirm(question: str, yes: bool) -> None:
@@ -362,7 +374,11 @@ def login(
     if token == "-":  # noqa: S105 (the stdin marker, not a secret)
         token = sys.stdin.readline().strip()
     elif token is None:
-        token = os.environ.get("POMONA_TOKEN") or typer.prompt("Token", hide_input=True)
+        token = os.environ.get("POMONA_TOKEN")
+        if not token and not sys.stdin.isatty():
+            # Asking would read a password with no terminal to hide it on (GetPassWarning).
+            fail("no terminal to ask for the token on: pass --token - and the token on stdin")
+        token = token or typer.prompt("Token", hide_input=True)
     if not token:
         fail("give a token (create one on the server with `pomona token create`)")
     config = load_config()

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -89,7 +90,9 @@ def _show(record: dict[str, Any], as_json: bool) -> None:
         ["sha256", record["sha256"]],
         ["md5", record["md5"]],
         ["sha512", record["sha512"]],
-        ["chunks", f"{record['chunkCount']} of {_size(record['chunkSize'])}"],
+        # Chunks are the units the content is hashed in (replication verifies each); the CLI's
+        # uploads are sent in pieces, a different thing.
+        ["hash chunks", f"{record['chunkCount']} of {_size(record['chunkSize'])}"],
         ["tags", " ".join(record["tags"]) or "-"],
         ["notes", record.get("notes") or "-"],
         ["uploader", record["uploader"]],
@@ -98,6 +101,11 @@ def _show(record: dict[str, Any], as_json: bool) -> None:
     if "outcome" in record:
         rows.insert(0, ["outcome", record["outcome"]])
     table("field", "value", rows=rows)
+
+
+def _time(value: str) -> str:
+    """A time to the second, still marked UTC: ``2026-11-30T08:00:00Z``."""
+    return re.sub(r"\.\d+", "", value)
 
 
 @app.command("list")
@@ -127,7 +135,7 @@ def list_packages(
                 _size(p["size"]),
                 p["sha256"][:12],
                 " ".join(p["tags"]),
-                p["uploadedAt"][:19],
+                _time(p["uploadedAt"]),
             ]
             for p in items
         ],
@@ -358,8 +366,15 @@ def upload(
     plain: Annotated[
         bool, typer.Option("--plain", help="One plain PUT instead of a resumable tus upload")
     ] = False,
-    chunk_mib: Annotated[
-        int, typer.Option("--chunk-size", min=1, max=1024, help="tus chunk size in MiB")
+    piece_mib: Annotated[
+        int,
+        typer.Option(
+            "--piece-size",
+            "--chunk-size",
+            min=1,
+            max=1024,
+            help="MiB sent by each tus request (not the 1 MiB chunks of `packages show`)",
+        ),
     ] = 16,
     as_json: JsonOption = False,
 ) -> None:
@@ -367,7 +382,7 @@ def upload(
     filename = name or file.name
     with api() as client:
         if not plain and _speaks_tus(client):
-            _tus_upload(client, file, filename, replace, chunk_mib * 1024 * 1024)
+            _tus_upload(client, file, filename, replace, piece_mib * 1024 * 1024)
             record = client.json("GET", _record(filename))
         else:
             record = _put_upload(client, file, filename, replace)

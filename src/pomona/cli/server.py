@@ -20,6 +20,7 @@ from pomona import __version__
 from pomona.audit.service import Who
 from pomona.auth.scopes import SCOPES
 from pomona.auth.service import TokenService
+from pomona.cli import where
 from pomona.db import Database
 from pomona.errors import DomainError
 from pomona.migrations import upgrade
@@ -130,9 +131,13 @@ def serve(
     }
     settings = _settings(config, **overrides)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    base = f"http://{settings.host}:{settings.port}"
+    # soft_wrap: a URL cut in two at the terminal's width cannot be copied.
     err.print(
-        f"Pomona {__version__}: Jamf feed at http://{settings.host}:{settings.port}/jamf/v1, "
-        f"API docs at http://{settings.host}:{settings.port}/docs"
+        f"Pomona {__version__}: Jamf feed at {base}/jamf/v1, API docs at {base}/docs, "
+        f"health at {base}/readyz",
+        soft_wrap=True,
+        highlight=False,
     )
     servers.serve(
         settings,
@@ -182,8 +187,9 @@ def migrate(config: ConfigOption = None, data_dir: DataDirOption = None) -> None
     async def done(_db: Database) -> None:
         return None
 
+    new = where.is_new(settings)
     _with_database(settings, done)
-    err.print("database is up to date")
+    err.print(where.migrated(settings, new), highlight=False, soft_wrap=True)
 
 
 @token_app.command("create")
@@ -200,10 +206,11 @@ def token_create(
     expires_days: Annotated[
         int | None, typer.Option("--expires-days", min=1, help="Expire after this many days")
     ] = None,
+    data_dir: DataDirOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Create a token and print it alone on stdout. It is shown once; only its hash is kept."""
-    settings = _settings(config)
+    settings = _settings(config, data_dir=data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
 
@@ -213,8 +220,11 @@ def token_create(
         )
         return secret
 
+    new = where.is_new(settings)
     secret = _with_database(settings, create)
     typer.echo(secret)
+    if new:
+        err.print(where.new_database_warning(settings), highlight=False, soft_wrap=True)
     if sys.stderr.isatty():
         err.print("[dim]Keep it safe: it cannot be shown again.[/dim]")
 

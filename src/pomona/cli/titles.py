@@ -32,6 +32,7 @@ from pomona.cli.client import (
     read_document,
     show_problems,
     table,
+    tables,
     warnings,
 )
 
@@ -325,7 +326,11 @@ def import_remote(
                 print_json(job)
             else:
                 out.print(job["id"])
-                err.print(f"queued; follow it with GET {job['url']}", soft_wrap=True)
+                err.print(
+                    f"queued as job {job['id']}; its state and report are at {job['url']} "
+                    "(leave out --no-wait to wait for them here)",
+                    soft_wrap=True,
+                )
             return
         job = wait_for_job(client, job)
     import_report(job["result"], as_json)
@@ -427,7 +432,7 @@ def log_table(kept: tuple[str, ...], wrapped: tuple[str, ...], rows: list[list[s
     )
     for row in rows:
         view.add_row(*(escape(cell) for cell in row))
-    out.print(view)
+    tables().print(view)
 
 
 @app.command()

@@ -94,6 +94,7 @@ def updater(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.slow
 def test_patch_server_updater_init_and_add(server: Server, tmp_path: Path) -> None:
     definition = tmp_path / "example.json"
     definition.write_text(fixture_text("example.json"))
@@ -165,6 +166,7 @@ class PatchLib:
         return self._request(f"api/v1/title/{title_id}/version", data=version)
 
 
+@pytest.mark.slow
 def test_patchlib_client(server: Server) -> None:
     lib = PatchLib(server.url, token(server))
     created = lib.create_title(EXAMPLE)
@@ -183,6 +185,7 @@ def test_patchlib_client(server: Server) -> None:
         PatchLib(server.url).create_title(EXAMPLE)
 
 
+@pytest.mark.slow
 def test_patchserver_curl_recipes(server: Server, tmp_path: Path) -> None:
     auth = {"Authorization": f"Bearer {token(server)}"}
     files = {"file": ("example.json", fixture_text("example.json"), "application/json")}
@@ -215,6 +218,7 @@ def test_patchserver_curl_recipes(server: Server, tmp_path: Path) -> None:
     assert httpx.post(f"{server.url}/api/v1/token").status_code == 404  # off by default
 
 
+@pytest.mark.slow
 def test_kinobi_export_then_directory_import(
     server: Server, tmp_path: Path, corpus: list[Path]
 ) -> None:
@@ -251,6 +255,7 @@ def test_kinobi_export_then_directory_import(
     assert sorted(i.document["id"] for i in content.items) == sorted(p.stem for p in exported)
 
 
+@pytest.mark.slow
 async def test_remote_import_refuses_loopback_until_allowed(
     server: Server, settings: Settings
 ) -> None:
