@@ -16,10 +16,12 @@ declared; and before parsing each definition, one that would pass the budget onc
 
 from __future__ import annotations
 
+import lzma
 import stat
 import struct
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -133,6 +135,17 @@ def _members(archive: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipInfo]:
     return files
 
 
+# What reading a damaged member raises: a bad CRC, a truncated stream, deflate or LZMA data that
+# does not decode (zlib.error is no OSError), a compression method zipfile does not know.
+_DAMAGED = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    zlib.error,
+    lzma.LZMAError,
+)
+
 # The end of the central directory: signature, disk numbers, entries here and in all, the
 # directory's size and offset, the comment's length; and ZIP64's record and its locator.
 _END = struct.Struct("<4s4H2LH")
@@ -224,7 +237,7 @@ def read_archive(source: IO[bytes], limits: Limits, budget: Budget) -> Gathered:
                     content.ignored.append(name)
                 else:
                     documents.append((name, parsed))
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+        except _DAMAGED as exc:
             raise _refuse("", f"the archive is damaged ({exc})", "archive_damaged") from None
         except BaseException:
             # The refusal's traceback keeps this frame alive until the collector's next full
