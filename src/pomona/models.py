@@ -13,7 +13,7 @@ from pomona.packages.models import (
     PackageUpload,
 )
 from pomona.queue.models import Job, QueueLease
-from pomona.titles.models import FeedState, Title, TitleRevision
+from pomona.titles.models import FeedState, Namespace, Title, TitleRevision
 
 metadata = Base.metadata
 
@@ -22,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "FeedState",
     "Job",
+    "Namespace",
     "Package",
     "PackageBlob",
     "PackageEvent",

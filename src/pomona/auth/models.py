@@ -21,6 +21,8 @@ class ApiToken(Base):
     scopes: Mapped[str] = mapped_column(String(1024))  # space-separated, as in OAuth
     # JSON list of title ids the token may write; None means every title its scopes allow.
     titles: Mapped[str | None] = mapped_column(LongText, nullable=True)
+    # JSON list of namespaces the token may write titles in; None means every namespace.
+    namespaces: Mapped[str | None] = mapped_column(LongText, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -33,6 +33,7 @@ class Principal:
     name: str
     scopes: frozenset[str]
     titles: frozenset[str] | None = None  # None: every title its scopes allow
+    namespaces: frozenset[str] | None = None  # None: every namespace (publisher)
 
     def allows(self, scope: str) -> bool:
         return scope in expand(self.scopes)

@@ -18,6 +18,7 @@ from pomona.auth.models import ApiToken
 from pomona.auth.scopes import SCOPES, Principal
 from pomona.db import Database, utcnow
 from pomona.errors import Conflict, Invalid, NotFound, Problem
+from pomona.titles.namespaces import namespace_limit_problems
 from pomona.titles.schemas import ID_PATTERN
 
 TOKEN_PREFIX = "pmn_"  # noqa: S105  (a marker that makes leaked tokens greppable)
@@ -37,6 +38,7 @@ class TokenInfo:
     created_at: datetime
     last_used_at: datetime | None
     expires_at: datetime | None
+    namespaces: list[str] | None = None  # None: every namespace
 
 
 class TokenService:
@@ -51,12 +53,14 @@ class TokenService:
         titles: Sequence[str] | None = None,
         expires_at: datetime | None = None,
         who: Who = SYSTEM,
+        namespaces: Sequence[str] | None = None,
     ) -> tuple[TokenInfo, str]:
         """Create a token; returns it with its secret, which is never shown again.
 
         ``who`` is the creator, for the audit log (the secret never goes there).
         """
         problems = _check(name, scopes, titles)
+        problems += namespace_limit_problems(scopes, namespaces)
         if problems:
             raise Invalid(problems)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -65,6 +69,9 @@ class TokenService:
             token_hash=hash_secret(secret),
             scopes=" ".join(sorted(set(scopes))),
             titles=orjson.dumps(sorted(set(titles))).decode() if titles is not None else None,
+            namespaces=(
+                orjson.dumps(sorted(set(namespaces))).decode() if namespaces is not None else None
+            ),
             created_at=utcnow(),
             expires_at=expires_at,
         )
@@ -111,7 +118,8 @@ class TokenService:
                 )
                 await session.commit()
             titles = frozenset(orjson.loads(row.titles)) if row.titles is not None else None
-            return Principal(f"token:{row.name}", frozenset(row.scopes.split()), titles)
+            spaces = frozenset(orjson.loads(row.namespaces)) if row.namespaces is not None else None
+            return Principal(f"token:{row.name}", frozenset(row.scopes.split()), titles, spaces)
 
 
 def _check(name: str, scopes: Sequence[str], titles: Sequence[str] | None) -> list[Problem]:
@@ -141,6 +149,8 @@ def _summary(row: ApiToken) -> str:
     line = f"scopes: {row.scopes}"
     if row.titles is not None:
         line += f"; titles: {', '.join(orjson.loads(row.titles))}"
+    if row.namespaces is not None:
+        line += f"; namespaces: {', '.join(orjson.loads(row.namespaces))}"
     if row.expires_at is not None:
         line += f"; expires {row.expires_at:%Y-%m-%d %H:%M} UTC"
     return line
@@ -151,6 +161,7 @@ def _info(row: ApiToken) -> TokenInfo:
         name=row.name,
         scopes=row.scopes.split(),
         titles=orjson.loads(row.titles) if row.titles is not None else None,
+        namespaces=orjson.loads(row.namespaces) if row.namespaces is not None else None,
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         expires_at=row.expires_at,

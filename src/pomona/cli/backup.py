@@ -18,6 +18,7 @@ from pomona.cli.client import (
     problems_of,
     show_problems,
 )
+from pomona.cli.namespaces import with_namespace
 from pomona.cli.packages import progress
 from pomona.cli.titles import DryRunOption, Policy, PolicyOption, import_report
 
@@ -37,27 +38,34 @@ def _default_target() -> Path:
 
 
 def backup(
+    ctx: typer.Context,
     output: Annotated[
         Path | None,
         typer.Option(
             "--output",
             "-o",
-            help="The zip (or a directory for it) [default: ~/pomona-backups/pomona-backup-"
-            "<date>-<time>.zip]",
+            help="The zip, or a directory for it (default: ~/pomona-backups/pomona-backup-"
+            "<date>-<time>.zip)",
         ),
     ] = None,
     history: Annotated[
         bool, typer.Option("--history", help="Include every revision of every title")
     ] = False,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", "-n", help="Only this namespace's titles")
+    ] = None,
 ) -> None:
-    """Download a backup of every title: a zip in PatchServer's layout, plus Pomona's state."""
+    """Download a backup of every title: a zip in PatchServer's layout, plus Pomona's state.
+    `pomona backup verify FILE` checks one."""
+    if ctx.invoked_subcommand is not None:
+        return  # `backup verify`: the subcommand does the work
     target = output or _default_target()
     if target.is_dir():
         target = target / _default_name()
     # Written beside the target and renamed when complete: a broken transfer never leaves a
     # truncated zip under the name a restore would be given.
     partial = target.with_name(target.name + ".part")
-    query = {"history": "true"} if history else {}
+    query = with_namespace({"history": "true"} if history else {}, namespace)
     with (
         api() as client,
         client.reachable(),
@@ -91,6 +99,14 @@ def restore(
     ],
     policy: PolicyOption = Policy.SKIP,
     dry_run: DryRunOption = False,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace",
+            "-n",
+            help="Restore every title into this namespace [default: where the backup kept each]",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Restore a backup: everything is validated first, then written together, or nothing is."""
@@ -106,6 +122,24 @@ def restore(
             "/api/v1/backups/restore",
             content=handle,
             headers={"Content-Type": kind},
-            params={"policy": policy.value, "dryRun": str(dry_run).lower()},
+            params=with_namespace(
+                {"policy": policy.value, "dryRun": str(dry_run).lower()}, namespace
+            ),
         )
     import_report(body, as_json)
+
+
+# ``pomona backup`` downloads a backup; ``pomona backup verify FILE`` checks one.
+backup_app = typer.Typer(add_completion=False)
+backup_app.callback(invoke_without_command=True)(backup)
+
+
+@backup_app.command("verify")
+def verify(
+    file: Annotated[Path, typer.Argument(help="A backup zip (scheduled or downloaded)")],
+) -> None:
+    """Restore FILE into a scratch database on this machine and compare it, title by title,
+    with the file; exits 1 when anything differs. Needs the server extra; touches no server."""
+    from pomona.cli.verify import run
+
+    run(file)

@@ -26,6 +26,16 @@ NEXT_STEPS: Mapping[str, str] = {
     "title_id_mismatch": "ids cannot be renamed: create the new id with "
     "`pomona titles create FILE`, then delete the old one with `pomona titles delete ID`",
     "title_forbidden": "use a token that is not limited to titles, or one that includes this one",
+    # -- namespaces (publishers)
+    "namespace_forbidden": "write in your own namespace (`--namespace`), or ask an admin for a "
+    "token limited to this one (`pomona token create --namespace NS` on the server)",
+    "namespace_not_found": "list the namespaces with `pomona namespaces list`, or create it with "
+    "`pomona namespaces create SLUG --display-name NAME`",
+    "namespace_exists": "see it with `pomona namespaces show SLUG`, or pick another slug",
+    "namespace_not_empty": "delete its titles first (`pomona titles delete ID`); "
+    "`pomona titles list --namespace SLUG` lists them",
+    "title_in_other_namespace": "restore into the title's own namespace (`--namespace`), or use "
+    "`--policy copy`",
     "revision_mismatch": "someone changed the title meanwhile: see it with "
     "`pomona titles show ID`, reapply your change and try again",
     "revision_not_found": "list the title's revisions with `pomona titles history ID`",

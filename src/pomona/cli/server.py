@@ -203,6 +203,13 @@ def token_create(
         list[str] | None,
         typer.Option("--title", help="Limit writes to this title id; repeat for several"),
     ] = None,
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--namespace",
+            help="Limit title writes to this namespace (publisher); repeat for several",
+        ),
+    ] = None,
     expires_days: Annotated[
         int | None, typer.Option("--expires-days", min=1, help="Expire after this many days")
     ] = None,
@@ -216,7 +223,12 @@ def token_create(
 
     async def create(db: Database) -> str:
         _, secret = await TokenService(db).create(
-            name, scope, titles=title or None, expires_at=expires, who=Who.command_line()
+            name,
+            scope,
+            titles=title or None,
+            expires_at=expires,
+            who=Who.command_line(),
+            namespaces=namespace or None,
         )
         return secret
 
@@ -247,6 +259,7 @@ def token_list(
                 "name": t.name,
                 "scopes": t.scopes,
                 "titles": t.titles,
+                "namespaces": t.namespaces,
                 "createdAt": t.created_at.isoformat(),
                 "lastUsedAt": t.last_used_at.isoformat() if t.last_used_at else None,
                 "expiresAt": t.expires_at.isoformat() if t.expires_at else None,
@@ -255,12 +268,13 @@ def token_list(
         ]
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("name", "scopes", "titles", "created", "last used", "expires")
+    table = Table("name", "scopes", "titles", "namespaces", "created", "last used", "expires")
     for t in tokens:
         table.add_row(
             t.name,
             " ".join(t.scopes),
             ", ".join(t.titles) if t.titles is not None else "all",
+            ", ".join(t.namespaces) if t.namespaces is not None else "all",
             f"{t.created_at:%Y-%m-%d %H:%M}",
             f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
             f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "never",

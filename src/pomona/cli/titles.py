@@ -35,6 +35,7 @@ from pomona.cli.client import (
     tables,
     warnings,
 )
+from pomona.cli.namespaces import NamespaceOption, with_namespace
 
 app = typer.Typer(
     help="Titles: list, show, create, import, export, delete, enable, disable, history, "
@@ -93,11 +94,12 @@ def list_titles(
     q: Annotated[
         str | None, typer.Option("--search", "-q", help="Search id, name, publisher")
     ] = None,
+    namespace: NamespaceOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List every title (all pages)."""
+    """List every title (all pages), or a namespace's."""
     with api() as client:
-        items = list(client.pages("/api/v1/titles", params(q=q)))
+        items = list(client.pages("/api/v1/titles", params(q=q, namespace=namespace)))
     if as_json:
         print_json(items)
         return
@@ -149,12 +151,14 @@ def create(
     source: SourceArg,
     strict: StrictOption = False,
     reason: ReasonOption = None,
+    namespace: NamespaceOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a title from a full definition."""
+    """Create a title from a full definition, in a namespace (publisher)."""
     document = read_document(source)
+    query = params(strict, reason, namespace=namespace)
     with api() as client:
-        body = client.json("POST", "/api/v1/titles", json=document, params=params(strict, reason))
+        body = client.json("POST", "/api/v1/titles", json=document, params=query)
     written(body, f"created title '{body['id']}'", as_json)
 
 
@@ -275,6 +279,7 @@ def import_titles(
         bool, typer.Option("--replace", help="Same as --policy replace")
     ] = False,
     dry_run: DryRunOption = False,
+    namespace: NamespaceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import many titles at once: all are validated first, then written together, or none."""
@@ -292,7 +297,9 @@ def import_titles(
             "POST",
             "/api/v1/imports",
             files=files,
-            params={"policy": chosen.value, "dryRun": str(dry_run).lower()},
+            params=with_namespace(
+                {"policy": chosen.value, "dryRun": str(dry_run).lower()}, namespace
+            ),
         )
     import_report(body, as_json)
 
@@ -309,6 +316,7 @@ def import_remote(
     ] = None,
     policy: PolicyOption = Policy.SKIP,
     dry_run: DryRunOption = False,
+    namespace: NamespaceOption = None,
     as_json: JsonOption = False,
     no_wait: Annotated[
         bool,
@@ -319,6 +327,7 @@ def import_remote(
 
     The server imports in the background: this waits for the job and prints its report."""
     document = {"url": url, "ids": ids or None, "policy": policy.value, "dryRun": dry_run}
+    document = with_namespace(document, namespace)
     with api() as client:
         job = client.json("POST", "/api/v1/imports/remote", json=document, ok=(202,))
         if no_wait:

@@ -51,10 +51,12 @@ def principal_of(job: Job) -> Principal:
     """Who asked for the job, with the rights they had then."""
     rights = orjson.loads(job.rights)
     titles = rights.get("titles")
+    namespaces = rights.get("namespaces")  # absent from jobs made before namespaces: all
     return Principal(
         job.actor,
         frozenset(rights.get("scopes", ())),
         frozenset(titles) if titles is not None else None,
+        frozenset(namespaces) if namespaces is not None else None,
     )
 
 
@@ -89,6 +91,7 @@ class JobService:
         rights = {
             "scopes": sorted(caller.scopes),
             "titles": sorted(caller.titles) if caller.titles is not None else None,
+            "namespaces": sorted(caller.namespaces) if caller.namespaces is not None else None,
         }
         job = Job(
             job_id=uuid.uuid4().hex,

@@ -54,7 +54,11 @@ def write_archive(titles: list[Exported], *, history: bool, target: IO[bytes]) -
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for title in titles:
             archive.writestr(f"{ARCHIVE_FOLDER}/{title.id}.json", pretty(title.document))
-            states[title.id] = {**title.state.as_dict(), "revision": title.revision}
+            states[title.id] = {
+                **title.state.as_dict(),
+                "revision": title.revision,
+                "namespace": title.namespace,
+            }
             if history:
                 archive.writestr(f"{HISTORY_FOLDER}/{title.id}.json", pretty(title.history))
         archive.writestr(STATES, pretty(states))
@@ -257,6 +261,7 @@ def read_archive(source: IO[bytes], limits: Limits, budget: Budget) -> Gathered:
                 document,
                 _state(state),
                 history if _valid_history(history) else None,
+                _namespace(state),
             )
         )
     return content
@@ -296,6 +301,12 @@ def _state(value: Any) -> TitleState | None:
     if not isinstance(disabled, list) or not all(isinstance(v, str) for v in disabled):
         disabled = []
     return TitleState(value.get("enabled", True) is not False, tuple(disabled))
+
+
+def _namespace(value: Any) -> str | None:
+    """The namespace a backup kept a title in; the restore checks it is one of this server's."""
+    found = value.get("namespace") if isinstance(value, dict) else None
+    return found if isinstance(found, str) and found else None
 
 
 def _valid_history(value: Any) -> bool:

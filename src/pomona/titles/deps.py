@@ -30,7 +30,8 @@ Reason = Annotated[
 
 def actor_of(request: Request, caller: Principal, reason: str | None = None) -> Actor:
     """The author of a write as the title's history and the audit log name it."""
-    return Actor(caller.name, reason, request.client.host if request.client else None)
+    client = request.client.host if request.client else None
+    return Actor(caller.name, reason, client, caller.namespaces)
 
 
 def author(request: Request, caller: Writer, reason: Reason = None) -> Actor:

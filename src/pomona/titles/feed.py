@@ -6,6 +6,10 @@ A write through this process marks the cache stale at once; writes through other
 noticed by comparing ``feed_state.generation`` at most every ``feed_refresh_seconds``. Only
 titles whose generation moved are re-rendered.
 
+Each namespace (publisher) has a feed of its own, rendered from the same entries: the main feed
+at ``/jamf/v1/`` is the default namespace's. A namespace that decorates its ids shows each title
+as ``<id>_<Slug>`` named "<name> (<display name>)", and is asked for it by that id.
+
 The JSON is pretty-printed with a two-space indent and sorted keys, one key per line, as
 PatchServer served it: shell scripts in the wild read ``/software`` line by line with grep.
 """
@@ -29,7 +33,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from pomona.db import Database
-from pomona.titles.models import FeedState, Title, TitleRevision, TitleState
+from pomona.errors import NotFound
+from pomona.titles.models import FeedState, Namespace, Title, TitleRevision, TitleState
+from pomona.titles.namespaces import DEFAULT, Decoration
 
 if TYPE_CHECKING:
     from pomona.titles.feed_http import Heads
@@ -102,6 +108,26 @@ class _Entry:
     last_modified: datetime
     live: _View | None  # None: disabled, or no enabled version: not on the Jamf feed
     preview: _View
+    namespace: str = DEFAULT
+    decoration: Decoration | None = None  # as rendered; rendered again when it changes
+    feed_id: str = ""  # the id its namespace's feed shows
+
+
+@dataclass(slots=True)
+class _Feed:
+    """One namespace's feed: its titles by the id it shows, and both ``/software`` answers."""
+
+    entries: dict[str, _Entry]
+    software: Rendered
+    software_preview: Rendered
+
+
+def _empty_feed() -> _Feed:
+    return _Feed({}, Rendered(b"[]\n", None), Rendered(b"[]\n", None))
+
+
+# Each namespace's decoration, None where it shows ids as they are.
+Decorations = dict[str, Decoration | None]
 
 
 def _array(fragments: Iterable[bytes]) -> bytes:
@@ -133,12 +159,11 @@ class FeedCache:
         self._generation = -1
         self._checked_at = float("-inf")
         self._invalidations = 0  # writes through this process
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, _Entry] = {}  # by title id, every namespace's
         self._last_deletion: datetime | None = None
-        self._software = Rendered(b"[]\n", None)
-        self._software_preview = Rendered(b"[]\n", None)
-        # (ids, preview) -> its answer, oldest first; emptied whenever the feed changes.
-        self._chosen: dict[tuple[tuple[str, ...], bool], Rendered] = {}
+        self._feeds: dict[str, _Feed] = {DEFAULT: _empty_feed()}
+        # (namespace, ids, preview) -> its answer, oldest first; emptied whenever the feed changes.
+        self._chosen: dict[tuple[str, tuple[str, ...], bool], Rendered] = {}
         self._chosen_bytes = 0
         self._chosen_limit = chosen_bytes
 
@@ -154,24 +179,43 @@ class FeedCache:
         self.invalidate()
         await self._fresh(wait=True)
 
-    async def software(self, *, preview: bool = False) -> Rendered:
-        await self._fresh()
-        return self._software_preview if preview else self._software
+    async def namespace(self, namespace: str) -> None:
+        """Raise ``NotFound`` (``namespace_not_found``) unless the namespace has a feed."""
+        await self._feed(namespace)
 
-    async def software_for(self, ids: Iterable[str], *, preview: bool = False) -> Rendered:
+    async def _feed(self, namespace: str) -> _Feed:
         await self._fresh()
+        found = self._feeds.get(namespace)
+        if found is None:
+            raise NotFound(
+                f"no namespace '{namespace}' on this server",
+                "/namespace",
+                "path",
+                code="namespace_not_found",
+            )
+        return found
+
+    async def software(self, *, preview: bool = False, namespace: str = DEFAULT) -> Rendered:
+        feed = await self._feed(namespace)
+        return feed.software_preview if preview else feed.software
+
+    async def software_for(
+        self, ids: Iterable[str], *, preview: bool = False, namespace: str = DEFAULT
+    ) -> Rendered:
+        feed = await self._feed(namespace)
         wanted = tuple(dict.fromkeys(ids))  # keeps the caller's order, drops repeats
-        known = self._chosen.get((wanted, preview))
+        key = (namespace, wanted, preview)
+        known = self._chosen.get(key)
         if known is not None:
             return known
-        entries = [self._entries[i] for i in wanted if i in self._entries]
+        entries = [feed.entries[i] for i in wanted if i in feed.entries]
         # A hidden title's time still counts: hiding it changed this answer.
         views = [v for v in (_view(e, preview) for e in entries) if v is not None]
         rendered = Rendered(_array(v.summary for v in views), self._newest(entries))
-        self._keep((wanted, preview), rendered)
+        self._keep(key, rendered)
         return rendered
 
-    def _keep(self, key: tuple[tuple[str, ...], bool], rendered: Rendered) -> None:
+    def _keep(self, key: tuple[str, tuple[str, ...], bool], rendered: Rendered) -> None:
         size = _kept_size(key, rendered)
         if size > self._chosen_limit:
             return
@@ -181,9 +225,11 @@ class FeedCache:
         self._chosen[key] = rendered
         self._chosen_bytes += size
 
-    async def patch(self, title_id: str, *, preview: bool = False) -> Rendered | None:
-        await self._fresh()
-        entry = self._entries.get(title_id)
+    async def patch(
+        self, title_id: str, *, preview: bool = False, namespace: str = DEFAULT
+    ) -> Rendered | None:
+        """The title the namespace's feed shows as ``title_id`` (its decorated id, if any)."""
+        entry = (await self._feed(namespace)).entries.get(title_id)
         view = _view(entry, preview) if entry else None
         return view.patch if view else None
 
@@ -218,11 +264,27 @@ class FeedCache:
             generation = await session.scalar(select(FeedState.generation).where(FeedState.pk == 1))
             if generation == self._generation:
                 return
-            current = dict((await session.execute(select(Title.title_id, Title.generation))).all())
+            decorations = _decorations(
+                (
+                    await session.execute(
+                        select(Namespace.slug, Namespace.display_name, Namespace.decorate_ids)
+                    )
+                ).all()
+            )
+            current = {
+                i: (g, n)
+                for i, g, n in await session.execute(
+                    select(Title.title_id, Title.generation, Title.namespace)
+                )
+            }
+            # A title is rendered again when it changed, or when its namespace's decoration did.
             stale = [
                 i
-                for i, g in current.items()
-                if i not in self._entries or self._entries[i].generation != g
+                for i, (g, n) in current.items()
+                if i not in self._entries
+                or self._entries[i].generation != g
+                or self._entries[i].namespace != n
+                or self._entries[i].decoration != decorations.get(n)
             ]
             rows: list[_Row] = []
             for chunk in _chunks(stale, 500):
@@ -233,6 +295,7 @@ class FeedCache:
                         Title.last_modified,
                         Title.document,
                         Title.state,
+                        Title.namespace,
                     ).where(Title.title_id.in_(chunk))
                 )
                 rows.extend(_Row(*row) for row in found)
@@ -244,8 +307,8 @@ class FeedCache:
         # Rendering is CPU work (0.1 s after a 500-title restore): it runs in a thread, and the
         # new feed replaces the old at once, so requests meanwhile are answered from the old.
         kept = {i: e for i, e in self._entries.items() if i in current}
-        built = await to_thread.run_sync(_rebuild, kept, rows, last_deletion)
-        self._entries, self._software, self._software_preview = built
+        built = await to_thread.run_sync(_rebuild, kept, rows, last_deletion, decorations)
+        self._entries, self._feeds = built
         self._last_deletion = last_deletion
         self._chosen.clear()
         self._chosen_bytes = 0
@@ -262,24 +325,47 @@ class _Row:
     last_modified: datetime
     document: str
     state: str | None
+    namespace: str
+
+
+def _decorations(rows: Iterable[Any]) -> Decorations:
+    """Every namespace's decoration; the default namespace is there with or without a row."""
+    found: Decorations = {DEFAULT: None}
+    for slug, display_name, decorate_ids in rows:
+        found[slug] = Decoration.of(slug, display_name) if decorate_ids else None
+    return found
 
 
 def _rebuild(
-    kept: dict[str, _Entry], rows: list[_Row], last_deletion: datetime | None
-) -> tuple[dict[str, _Entry], Rendered, Rendered]:
-    """The entries with the changed titles rendered again, and both ``/software`` answers."""
+    kept: dict[str, _Entry],
+    rows: list[_Row],
+    last_deletion: datetime | None,
+    decorations: Decorations,
+) -> tuple[dict[str, _Entry], dict[str, _Feed]]:
+    """The entries with the changed titles rendered again, and each namespace's feed."""
     entries = dict(kept)
     for row in rows:
-        entries[row.title_id] = _render(row.generation, row.last_modified, row.document, row.state)
-    ordered = [entries[i] for i in sorted(entries)]
-    # Every title's time counts, shown or hidden: disabling one changes /software too.
-    newest = _newest(ordered, last_deletion)
-    live = _array(e.live.summary for e in ordered if e.live is not None)
-    return (
-        entries,
-        Rendered(live, newest),
-        Rendered(_array(e.preview.summary for e in ordered), newest),
-    )
+        decoration = decorations.get(row.namespace)
+        entry = _render(row.generation, row.last_modified, row.document, row.state, decoration)
+        entry.namespace, entry.decoration = row.namespace, decoration
+        entry.feed_id = decoration.feed_id(row.title_id) if decoration else row.title_id
+        entries[row.title_id] = entry
+    grouped: dict[str, list[_Entry]] = {namespace: [] for namespace in decorations}
+    for entry in entries.values():
+        # A title whose namespace has no row (removed behind the server's back) has no feed.
+        grouped.get(entry.namespace, []).append(entry)
+    feeds: dict[str, _Feed] = {}
+    for namespace, members in grouped.items():
+        ordered = sorted(members, key=lambda e: e.feed_id)
+        # Every title's time counts, shown or hidden: disabling one changes /software too.
+        newest = _newest(ordered, last_deletion)
+        live = _array(e.live.summary for e in ordered if e.live is not None)
+        feeds[namespace] = _Feed(
+            {e.feed_id: e for e in ordered},
+            Rendered(live, newest),
+            Rendered(_array(e.preview.summary for e in ordered), newest),
+        )
+    return entries, feeds
 
 
 def _newest(entries: Iterable[_Entry], last_deletion: datetime | None) -> datetime | None:
@@ -289,14 +375,23 @@ def _newest(entries: Iterable[_Entry], last_deletion: datetime | None) -> dateti
     return max(moments, default=None)
 
 
-def _kept_size(key: tuple[tuple[str, ...], bool], rendered: Rendered) -> int:
-    return len(rendered.body) + sum(map(len, key[0]))
+def _kept_size(key: tuple[str, tuple[str, ...], bool], rendered: Rendered) -> int:
+    return len(rendered.body) + sum(map(len, key[1]))
 
 
-def _render(generation: int, last_modified: datetime, document: str, state: str | None) -> _Entry:
+def _render(
+    generation: int,
+    last_modified: datetime,
+    document: str,
+    state: str | None,
+    decoration: Decoration | None = None,
+) -> _Entry:
     """Both views of a title, rendered once: the preview shows everything, the Jamf feed only
     what is enabled, with ``currentVersion`` the newest enabled version."""
     data = orjson.loads(document)
+    if decoration is not None:
+        data["id"] = decoration.feed_id(data["id"])
+        data["name"] = decoration.name(data["name"])
     preview = _render_view(data, last_modified)
     shown = TitleState.load(state)
     if not shown.enabled:

@@ -6,10 +6,15 @@ the feed's few paths itself and sends header lists prepared once per answer, wit
 framework's per-request work (its telemetry check, error and body-limit middleware, routing,
 dependency solving, response objects): ``app.Pomona`` calls it first. Any other request goes on
 to the application. The OpenAPI document describes these paths from ``DOCS`` below.
+
+Each namespace's feed is the same paths under ``<prefix>/<slug>``: ``/jamf/v1/software`` is the
+default namespace's, ``/jamf/v1/<slug>/software`` another's. Slugs never take the names
+``software`` or ``patch``, so the two never meet.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
@@ -20,6 +25,7 @@ from pomona.errors import DomainError, Invalid, NotAllowed, NotFound, Unavailabl
 from pomona.errors_http import ERROR_DESCRIPTIONS, errors_body, not_allowed, status_of
 from pomona.http import accepts_gzip, gzip_etag, http_date, not_modified
 from pomona.titles.feed import FeedCache, Rendered
+from pomona.titles.namespaces import DEFAULT, RESERVED
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -84,6 +90,10 @@ class FeedHandler:
             if found is not None:
                 try:
                     await self._serve(scope, send, *found)
+                except NotFound:
+                    # A namespace this server does not have: as any unknown path, the
+                    # application answers (nothing was sent yet).
+                    await self.app(scope, receive, send)
                 except Exception:
                     # Only a first read of the database can fail here (later failures serve the
                     # feed as last read); nothing has been sent yet.
@@ -93,38 +103,56 @@ class FeedHandler:
                 return
         await self.app(scope, receive, send)
 
-    def _match(self, path: str) -> tuple[str, bool, str, str] | None:
-        """(prefix, preview, kind, argument) of a feed path; kind is "", "software" or "patch"."""
+    def _match(self, path: str) -> tuple[str, bool, str, str, str] | None:
+        """(prefix, preview, namespace, kind, argument) of a feed path; kind is "", "software"
+        or "patch"."""
         for prefix, preview in self.feeds:
             rest = path.removeprefix(prefix)
             if rest == path or rest[:1] not in ("", "/"):
                 continue
             if rest in ("", "/"):
-                return prefix, preview, "", ""
+                return prefix, preview, DEFAULT, "", ""
             _, kind, *argument = rest.removesuffix("/").split("/")
+            namespace = DEFAULT
+            if kind not in RESERVED:
+                # <prefix>/<namespace>/...: the same paths, on that namespace's feed.
+                namespace = kind
+                if not argument:
+                    return prefix, preview, namespace, "", ""
+                kind, *argument = argument
             if kind == "software" and not argument:
-                return prefix, preview, kind, ""
-            if kind in ("software", "patch") and len(argument) == 1 and argument[0]:
-                return prefix, preview, kind, argument[0]
+                return prefix, preview, namespace, kind, ""
+            if kind in RESERVED and len(argument) == 1 and argument[0]:
+                return prefix, preview, namespace, kind, argument[0]
             return None
         return None
 
     async def _serve(
-        self, scope: Scope, send: Send, prefix: str, preview: bool, kind: str, argument: str
+        self,
+        scope: Scope,
+        send: Send,
+        prefix: str,
+        preview: bool,
+        namespace: str,
+        kind: str,
+        argument: str,
     ) -> None:
         head = scope["method"] == "HEAD"
         if not head and scope["method"] != "GET":
             error = NotAllowed(not_allowed(scope["method"], ALLOW))
             await _error(send, error, head, [(b"allow", ALLOW.encode())])
             return
+        cache = self.feed()
         if not kind:
             # Jamf Pro's "Test" button sends HEAD here first; PatchServer answered 404.
             body = self.bases[prefix]
+            if namespace != DEFAULT:
+                await cache.namespace(namespace)  # an unknown one answers 404
+                body = _base(prefix, namespace)
             await _send(send, 200, _sized(body), b"" if head else body)
             return
-        cache = self.feed()
         if kind == "patch":
-            rendered = await cache.patch(argument, preview=preview)
+            rendered = await cache.patch(argument, preview=preview, namespace=namespace)
             if rendered is None:
                 message = f"no title '{argument}' on this feed"
                 missing = NotFound(message, "/title_id", "path", code="title_not_found")
@@ -136,10 +164,17 @@ class FeedHandler:
                 await _error(send, Invalid(message, "/ids", "path"), head)
                 return
             ids = (i.strip() for i in argument.split(","))
-            rendered = await cache.software_for([i for i in ids if i], preview=preview)
+            rendered = await cache.software_for(
+                [i for i in ids if i], preview=preview, namespace=namespace
+            )
         else:
-            rendered = await cache.software(preview=preview)
+            rendered = await cache.software(preview=preview, namespace=namespace)
         await _answer(scope, send, rendered, head)
+
+
+def _base(prefix: str, namespace: str) -> bytes:
+    """A namespace's feed base; the slug is a known namespace's, so it needs no escaping."""
+    return f'{{"feed": "{prefix.strip("/")}/{namespace}", "software": "software"}}\n'.encode()
 
 
 async def _answer(scope: Scope, send: Send, rendered: Rendered, head: bool) -> None:
@@ -213,14 +248,27 @@ DOCS: list[tuple[str, str, str, str, tuple[str, str, int | None] | None, tuple[i
 ]
 
 
+# A namespace's feed: the same paths under its slug, and 404 for a slug the server does not have.
+_NAMESPACE = {
+    "name": "namespace",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "description": "A namespace's slug"},
+    "description": "A namespace's slug (its feed); the main feed has none",
+}
+
+
 def openapi_paths(*, preview: bool) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The feed's path items for the OpenAPI document, from ``DOCS``."""
+    """The feed's path items for the OpenAPI document, from ``DOCS``: the main feed's, then
+    each path again under a namespace's slug."""
     errors = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorsOut"}}}
-    for prefix, is_preview in [(FEED, False), *([(PREVIEW, True)] if preview else [])]:
+    prefixes = [(FEED, False), *([(PREVIEW, True)] if preview else [])]
+    for (prefix, is_preview), namespaced in itertools.product(prefixes, (False, True)):
         tag = "jamf preview feed" if is_preview else "jamf feed"
         what = "every title and version, disabled ones too" if is_preview else "enabled titles only"
-        for path, name, summary, description, parameter, statuses in DOCS:
-            full = prefix + path
+        for path, name, summary, description, parameter, doc_statuses in DOCS:
+            full = prefix + ("/{namespace}" if namespaced else "") + path
+            statuses = tuple(sorted({*doc_statuses, 404})) if namespaced else doc_statuses
             responses: dict[str, Any] = {
                 "200": {
                     "description": "The feed is up"
@@ -244,12 +292,13 @@ def openapi_paths(*, preview: bool) -> Iterator[tuple[str, dict[str, Any]]]:
                     "operationId": re.sub(r"\W", "_", name + full) + f"_{method}",
                     "responses": responses,
                 }
+                parameters = [_NAMESPACE] if namespaced else []
                 if parameter is not None:
                     pname, pdescription, limit = parameter
                     schema: dict[str, Any] = {"type": "string", "description": pdescription}
                     if limit is not None:
                         schema["maxLength"] = limit
-                    operation["parameters"] = [
+                    parameters.append(
                         {
                             "name": pname,
                             "in": "path",
@@ -257,6 +306,8 @@ def openapi_paths(*, preview: bool) -> Iterator[tuple[str, dict[str, Any]]]:
                             "schema": schema,
                             "description": pdescription,
                         }
-                    ]
+                    )
+                if parameters:
+                    operation["parameters"] = parameters
                 item[method] = operation
             yield full, item

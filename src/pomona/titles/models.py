@@ -4,7 +4,8 @@
 holds every document each title has ever had, with its enabled state, including a tombstone
 when it is deleted, so that nothing is lost and history survives a delete.
 ``feed_state.generation`` grows with every write: processes compare it to know when their
-rendered feed is stale.
+rendered feed is stale. ``namespaces`` holds the publishers that have a feed of their own; every
+title names its namespace, the default one (the main feed) unless told otherwise.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pomona.db import Base, Key, LongText, UtcDateTime
@@ -63,6 +64,24 @@ class Title(Base):
     # What Jamf Pro may see, kept beside the document (never in it): canonical JSON
     # {"enabled": bool, "disabledVersions": [...]}; None means enabled with every version.
     state: Mapped[str | None] = mapped_column(LongText, nullable=True)
+    # The namespace (publisher) whose feed serves the title. Not a foreign key: the default
+    # namespace exists without a row of its own (see ``pomona.titles.namespaces``).
+    namespace: Mapped[str] = mapped_column(
+        String(63), default="default", server_default="default", index=True
+    )
+
+
+class Namespace(Base):
+    """A publisher with its own feed. The default namespace needs no row; it gets one when an
+    admin edits it."""
+
+    __tablename__ = "namespaces"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    display_name: Mapped[str] = mapped_column(String(255))
+    decorate_ids: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class TitleRevision(Base):
@@ -90,4 +109,4 @@ class FeedState(Base):
     generation: Mapped[int] = mapped_column(BigInteger)
 
 
-__all__ = ["FeedState", "Title", "TitleRevision", "TitleState"]
+__all__ = ["FeedState", "Namespace", "Title", "TitleRevision", "TitleState"]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pomona.audit.service import Who
 from pomona.errors import Problem
 from pomona.titles.models import Title, TitleState
+from pomona.titles.namespaces import DEFAULT
 from pomona.titles.schemas import SoftwareTitle
 
 
@@ -23,6 +24,9 @@ class Actor:
     name: str
     reason: str | None = None
     client: str | None = None  # the caller's address, for the audit log
+    # The namespaces the author may write titles in (None: all). Checked where each title is
+    # written, under the write lock, so a title's namespace is the one it has then.
+    namespaces: frozenset[str] | None = None
 
     @property
     def who(self) -> Who:
@@ -35,6 +39,7 @@ class TitleRecord:
     revision: int
     created_at: datetime
     state: TitleState = field(default_factory=TitleState)
+    namespace: str = DEFAULT
 
 
 @dataclass(slots=True)
@@ -46,6 +51,7 @@ class WriteResult:
     database_id: int = 0
     state: TitleState = field(default_factory=TitleState)
     summary: str = ""
+    namespace: str = DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,7 @@ class Incoming:
     document: Any
     state: TitleState | None = None
     history: list[dict[str, Any]] | None = None
+    namespace: str | None = None  # the namespace a backup kept it in
 
 
 @dataclass(slots=True)
@@ -146,14 +153,22 @@ class RemoteImport:
     ids: list[str] | None = None
     policy: Policy = "skip"
     dry_run: bool = False
+    namespace: str | None = None  # where new titles go (see ``TitleImports.apply_many``)
 
     def as_params(self) -> dict[str, Any]:
-        return {"url": self.url, "ids": self.ids, "policy": self.policy, "dryRun": self.dry_run}
+        params = {"url": self.url, "ids": self.ids, "policy": self.policy, "dryRun": self.dry_run}
+        return params | ({"namespace": self.namespace} if self.namespace is not None else {})
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> RemoteImport:
         policy = cast(Policy, params["policy"])  # checked by the route that made the job
-        return cls(params["url"], params.get("ids"), policy, bool(params["dryRun"]))
+        return cls(
+            params["url"],
+            params.get("ids"),
+            policy,
+            bool(params["dryRun"]),
+            params.get("namespace"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,3 +178,4 @@ class Exported:
     state: TitleState
     revision: int
     history: list[dict[str, Any]]
+    namespace: str = DEFAULT

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pomona.errors import PreconditionFailed, Problem
 from pomona.errors_http import ProblemOut
+from pomona.titles.namespaces import SLUG_MAX
 from pomona.titles.schemas import ID_PATTERN, SoftwareTitle
 from pomona.titles.values import WriteResult
 from pomona.titles.version_strings import require_version
@@ -28,6 +29,14 @@ async def _version(
 
 VersionParam = Annotated[str, Depends(_version)]
 Strict = Annotated[bool, Query(description="Reject input that needed any normalisation")]
+NamespaceQuery = Annotated[
+    str | None,
+    Query(
+        description="The namespace (publisher) written to: by default the caller's only one "
+        "when its token is limited to one, else the default namespace (the main feed)",
+        max_length=SLUG_MAX,
+    ),
+]
 IfMatch = Annotated[
     str | None,
     Header(description='Only write if the title is at this revision (its ETag, e.g. "r3")'),
@@ -69,6 +78,7 @@ class Out(BaseModel):
 
 class TitleWriteOut(Out):
     id: str
+    namespace: str
     revision: int
     warnings: list[ProblemOut] = Field(description="What was normalised on the way in")
     definition: SoftwareTitle
@@ -81,6 +91,7 @@ def warnings_out(result: WriteResult) -> list[ProblemOut]:
 def title_out(result: WriteResult) -> TitleWriteOut:
     return TitleWriteOut(
         id=result.title.id,
+        namespace=result.namespace,
         revision=result.revision,
         warnings=warnings_out(result),
         definition=result.title,

@@ -21,7 +21,8 @@ from pomona.settings import Settings
 from pomona.titles.access import check_may_write
 from pomona.titles.archive import spool, write_archive
 from pomona.titles.deps import Reader, Titles, Writer, actor_of
-from pomona.titles.routes.answers import UPLOAD_BODY, ZIP_RESPONSE
+from pomona.titles.namespaces import SLUG_MAX, bulk_namespace
+from pomona.titles.routes.answers import UPLOAD_BODY, ZIP_RESPONSE, NamespaceQuery
 from pomona.titles.routes.uploads import read_upload
 from pomona.titles.services import TitleService
 from pomona.titles.sources import check_remote
@@ -71,6 +72,12 @@ class RemoteImportIn(BaseModel):
     ids: list[str] | None = Field(None, description="Titles to import; null for all")
     policy: Literal["skip", "replace", "copy"] = "skip"
     dryRun: bool = False
+    namespace: str | None = Field(
+        None,
+        description="The namespace the titles go to; by default the caller's only one, else "
+        "the default namespace",
+        max_length=SLUG_MAX,
+    )
 
 
 async def _stream(spooled: IO[bytes]) -> AsyncIterator[bytes]:
@@ -83,9 +90,11 @@ async def _stream(spooled: IO[bytes]) -> AsyncIterator[bytes]:
         spooled.close()
 
 
-async def backup_response(titles: TitleService, *, history: bool) -> Response:
+async def backup_response(
+    titles: TitleService, *, history: bool, namespace: str | None = None
+) -> Response:
     """A zip of every title, compressed in a worker thread and streamed."""
-    exported = await titles.export(history=history)
+    exported = await titles.export(history=history, namespace=namespace)
     target = spool()
 
     def write() -> None:
@@ -111,9 +120,13 @@ async def backup(
     titles: Titles,
     _caller: Reader,
     history: Annotated[bool, Query(description="Include every revision of every title")] = False,
+    namespace: Annotated[
+        str | None, Query(description="Only this namespace's titles", max_length=SLUG_MAX)
+    ] = None,
 ) -> Response:
-    """A zip of every title (PatchServer's layout, plus Pomona's state and, if asked, history)."""
-    return await backup_response(titles, history=history)
+    """A zip of every title (PatchServer's layout, plus Pomona's state, each title's namespace
+    and, if asked, history)."""
+    return await backup_response(titles, history=history, namespace=namespace)
 
 
 async def _import_upload(
@@ -125,8 +138,10 @@ async def _import_upload(
     dry_run: bool,
     *,
     action: str,
+    namespace: str | None = None,
 ) -> ImportOut:
     """Restore and import share one path: read the uploaded files, validate all, write all."""
+    into = bulk_namespace(caller.namespaces, namespace)
     content = await read_upload(request, settings)
     outcomes = await titles.apply_items(
         caller,
@@ -135,6 +150,7 @@ async def _import_upload(
         policy=policy,
         dry_run=dry_run,
         action=action,
+        namespace=into,
     )
     report = ImportReport(outcomes, content.ignored, policy, dry_run)
     return ImportOut.model_validate(report.as_dict())
@@ -150,9 +166,10 @@ def _upload_route(action: str, summary: str) -> Callable[..., Awaitable[ImportOu
         caller: Writer,
         policy: Policy = "skip",
         dry_run: DryRun = False,
+        namespace: NamespaceQuery = None,
     ) -> ImportOut:
         return await _import_upload(
-            request, titles, settings, caller, policy, dry_run, action=action
+            request, titles, settings, caller, policy, dry_run, action=action, namespace=namespace
         )
 
     handler.__doc__ = summary
@@ -206,7 +223,8 @@ async def import_remote(
     networks are refused unless allowed in the settings); then the answer is 202 with the job.
     Follow it at its url: once finished it holds the import report (what ``POST /imports``
     answers) or the errors. Everything is validated first, then written in one transaction."""
-    asked = RemoteImport(body.url, body.ids, body.policy, body.dryRun)
+    into = bulk_namespace(caller.namespaces, body.namespace)
+    asked = RemoteImport(body.url, body.ids, body.policy, body.dryRun, into)
     await check_remote(asked.url, asked.ids, found.settings)
     for title_id in asked.ids or ():
         check_may_write(caller, title_id)

@@ -16,8 +16,10 @@ from pomona.times import format_time
 from pomona.titles.access import check_may_write
 from pomona.titles.deps import Author, Reader, Titles, Writer
 from pomona.titles.models import TitleRevision, TitleState
+from pomona.titles.namespaces import target_namespace
 from pomona.titles.routes.answers import (
     IfMatch,
+    NamespaceQuery,
     TitleIdParam,
     TitleWriteOut,
     VersionParam,
@@ -168,11 +170,16 @@ async def rollback(
     title_id: TitleIdParam,
     revision: Annotated[int, Query(ge=1, le=2**31 - 1, description="The revision to bring back")],
     if_match: IfMatch = None,
+    namespace: NamespaceQuery = None,
 ) -> StateWriteOut:
     """Make an earlier revision current again, as a new revision (history is never rewritten).
-    Works on a deleted title too: it comes back."""
+    Works on a deleted title too: it comes back, into ``namespace`` if given."""
     check_may_write(caller, title_id)
-    result = await titles.rollback(title_id, revision, actor, if_revision=revision_of(if_match))
+    if namespace is not None:
+        target_namespace(caller.namespaces, namespace)  # refused at once if not the caller's
+    result = await titles.rollback(
+        title_id, revision, actor, if_revision=revision_of(if_match), namespace=namespace
+    )
     return _state_out(result)
 
 

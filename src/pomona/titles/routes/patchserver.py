@@ -26,6 +26,7 @@ from pomona.settings import Settings
 from pomona.titles.access import check_may_write
 from pomona.titles.deps import Reader, Titles, Writer, actor_of
 from pomona.titles.feed import pretty
+from pomona.titles.namespaces import bulk_namespace, target_namespace
 from pomona.titles.routes.answers import UPLOAD_BODY, ZIP_RESPONSE, TitleIdParam, json_body
 from pomona.titles.routes.backups import backup_response
 from pomona.titles.routes.uploads import media_type, read_upload
@@ -87,11 +88,13 @@ async def landing() -> HTMLResponse:
 async def create_title(
     request: Request, titles: Titles, settings: SettingsDep, caller: Writer
 ) -> Response:
-    """PatchServer's create: a JSON body or a multipart ``file``; 201 ``{database_id, id}``."""
+    """PatchServer's create: a JSON body or a multipart ``file``; 201 ``{database_id, id}``.
+    The title goes to the caller's namespace when its token is limited to one."""
+    into = target_namespace(caller.namespaces, None)
     raw = await _definition(request, settings)
     if isinstance(raw, dict) and isinstance(raw.get("id"), str):
         check_may_write(caller, raw["id"])
-    result = await _as_patchserver(titles.create(raw, actor_of(request, caller)))
+    result = await _as_patchserver(titles.create(raw, actor_of(request, caller), namespace=into))
     return _answer({"database_id": result.database_id, "id": result.title.id}, 201)
 
 
@@ -183,6 +186,7 @@ async def restore(
             policy=policy,
             dry_run=False,
             action="restore",
+            namespace=bulk_namespace(caller.namespaces, None),
         )
     )
     restored = [{"database_id": o.database_id, "id": o.id} for o in outcomes if o.result != "skip"]

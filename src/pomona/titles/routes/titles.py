@@ -17,8 +17,10 @@ from pomona.http import read_json
 from pomona.times import format_time
 from pomona.titles.access import check_may_write
 from pomona.titles.deps import Author, Reader, Titles, Writer
+from pomona.titles.namespaces import SLUG_MAX, target_namespace
 from pomona.titles.routes.answers import (
     IfMatch,
+    NamespaceQuery,
     Out,
     Strict,
     TitleIdParam,
@@ -32,6 +34,7 @@ from pomona.titles.schemas import SoftwareTitle
 
 class TitleItemOut(Out):
     id: str
+    namespace: str
     name: str
     publisher: str
     currentVersion: str
@@ -59,13 +62,19 @@ async def list_titles(
     ] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(alias="perPage", ge=1, le=10_000)] = 50,
+    namespace: Annotated[
+        str | None, Query(description="Only this namespace's titles", max_length=SLUG_MAX)
+    ] = None,
 ) -> TitleListOut:
     """List titles, ordered by id."""
     per_page = min(per_page, settings.page_size_max)
-    found = await titles.search(query=q, offset=(page - 1) * per_page, limit=per_page)
+    found = await titles.search(
+        query=q, offset=(page - 1) * per_page, limit=per_page, namespace=namespace
+    )
     items = [
         TitleItemOut(
             id=t.title_id,
+            namespace=t.namespace,
             name=t.name,
             publisher=t.publisher,
             currentVersion=t.current_version,
@@ -86,13 +95,19 @@ async def list_titles(
 )
 @accepts(DOCUMENT)
 async def create_title(
-    request: Request, titles: Titles, caller: Writer, actor: Author, strict: Strict = False
+    request: Request,
+    titles: Titles,
+    caller: Writer,
+    actor: Author,
+    strict: Strict = False,
+    namespace: NamespaceQuery = None,
 ) -> TitleWriteOut:
-    """Create a title from a full definition."""
+    """Create a title from a full definition, in a namespace (publisher)."""
+    into = target_namespace(caller.namespaces, namespace)
     raw = await read_json(request)
     if isinstance(raw, dict) and isinstance(raw.get("id"), str):
         check_may_write(caller, raw["id"])
-    return title_out(await titles.create(raw, actor, strict=strict))
+    return title_out(await titles.create(raw, actor, strict=strict, namespace=into))
 
 
 @api.get(
@@ -103,9 +118,11 @@ async def create_title(
 async def get_title(
     titles: Titles, response: Response, _caller: Reader, title_id: TitleIdParam
 ) -> SoftwareTitle:
-    """The title's definition, with its revision as the ETag."""
+    """The title's definition, with its revision as the ETag and its namespace in
+    ``Pomona-Namespace`` (the definition is the Jamf format, which has no place for it)."""
     record = await titles.get(title_id)
     response.headers["ETag"] = f'"r{record.revision}"'
+    response.headers["Pomona-Namespace"] = record.namespace
     return record.title
 
 

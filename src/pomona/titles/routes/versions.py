@@ -27,6 +27,7 @@ from pomona.titles.values import WriteResult
 
 class VersionWriteOut(Out):
     id: str
+    namespace: str
     revision: int
     warnings: list[ProblemOut]
     version: Patch | None = Field(description="The version as stored; null after a delete")
@@ -37,7 +38,11 @@ def _version_out(result: WriteResult, version: str | None) -> VersionWriteOut:
     stored = version.strip() if isinstance(version, str) else None
     patch = next((p for p in result.title.patches if p.version == stored), None)
     return VersionWriteOut(
-        id=result.title.id, revision=result.revision, warnings=warnings_out(result), version=patch
+        id=result.title.id,
+        namespace=result.namespace,
+        revision=result.revision,
+        warnings=warnings_out(result),
+        version=patch,
     )
 
 

@@ -15,14 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pomona.auth.scopes import Principal
 from pomona.db import utcnow
-from pomona.errors import BadRequest, Invalid, Problem
+from pomona.errors import BadRequest, Conflict, Invalid, Problem
 from pomona.queue.jobs import params_of, principal_of, settle
 from pomona.queue.models import Job
 from pomona.settings import Settings
 from pomona.titles.access import check_may_write_all
 from pomona.titles.budget import give_back
 from pomona.titles.models import Title, TitleRevision, TitleState
+from pomona.titles.namespaces import DEFAULT, check_namespaces
 from pomona.titles.schemas import SoftwareTitle
+from pomona.titles.services.namespaces import require_namespace
 from pomona.titles.services.revisions import (
     bump_generation,
     find_titles,
@@ -77,6 +79,7 @@ class TitleImports(TitleWrites):
         dry_run: bool,
         action: str,
         then: Then | None = None,
+        namespace: str | None = None,
     ) -> list[ImportOutcome]:
         """Check that ``caller`` may write every title named, then write them all in one
         transaction (each with its revision and audit record), or none. Requests and jobs both
@@ -106,6 +109,7 @@ class TitleImports(TitleWrites):
                 dry_run=dry_run,
                 action=action,
                 then=then,
+                namespace=namespace,
             )
         finally:
             items.clear()
@@ -121,6 +125,7 @@ class TitleImports(TitleWrites):
         dry_run: bool,
         action: str,
         then: Then | None = None,
+        namespace: str | None = None,
     ) -> list[ImportOutcome]:
         """Write many titles in one transaction, after every document has passed validation.
 
@@ -132,6 +137,11 @@ class TitleImports(TitleWrites):
         outcomes inside the transaction, before it commits (not on a dry run): a job records its
         end there, so the titles and the job's result are written together or not at all.
 
+        ``namespace`` is where the titles go; without one, each goes where its backup kept it,
+        else an existing title stays where it is and a new one goes to the default namespace.
+        Ids are unique across namespaces: replacing a title that another namespace holds is
+        refused (``title_in_other_namespace``); a copy goes to the namespace asked for.
+
         Validation of the whole lot runs in a worker thread, before the write lock is taken.
         """
         if policy not in POLICIES:
@@ -142,7 +152,9 @@ class TitleImports(TitleWrites):
         now = utcnow()
         checked = await to_thread.run_sync(check_all, items, now)
         try:
-            return await self._write_all(checked, actor, caller, policy, dry_run, action, now, then)
+            return await self._write_all(
+                checked, actor, caller, policy, dry_run, action, now, then, namespace
+            )
         except _DryRun as dry:
             return dry.outcomes
 
@@ -156,18 +168,26 @@ class TitleImports(TitleWrites):
         action: str,
         now: datetime,
         then: Then | None,
+        namespace: str | None,
     ) -> list[ImportOutcome]:
         outcomes: list[ImportOutcome] = []
         planned: list[tuple[Incoming, SoftwareTitle, ImportOutcome]] = []
+        homes: dict[str, str] = {}  # id written -> its namespace
         ids = [title.id for _, title, _ in checked]
         async with self.db.transaction() as session:
             generation = await bump_generation(session)
             rows = await find_titles(session, ids)
             taken = set(rows)
+            elsewhere: list[Problem] = []
             for item, title, warnings in checked:
                 outcome = ImportOutcome(item.source, title.id, "create", warnings=warnings)
                 outcomes.append(outcome)
+                into = namespace or item.namespace
                 if title.id in rows:
+                    held = rows[title.id].namespace
+                    if policy == "replace" and into is not None and into != held:
+                        elsewhere.append(_elsewhere(item.source, title.id, held, into))
+                    into = into or held
                     if policy == "skip":
                         outcome.result = "skip"
                         continue
@@ -178,10 +198,18 @@ class TitleImports(TitleWrites):
                     else:
                         outcome.result = "replace"
                 taken.add(outcome.id)
+                homes[outcome.id] = into or DEFAULT
                 planned.append((item, title, outcome))
+            if elsewhere:
+                raise Conflict(elsewhere, code="title_in_other_namespace")
+            for into in sorted(set(homes.values())):
+                await require_namespace(session, into)
             # The ids to be written, copies' included, are known only now; nothing is written
             # yet, and a dry run is refused as the write would be.
             check_may_write_all(caller, ((i.source, o.id) for i, _, o in planned))
+            check_namespaces(
+                caller.namespaces, ((i.source, o.id, homes[o.id]) for i, _, o in planned)
+            )
             if dry_run:
                 raise _DryRun(outcomes)
             numbers = await next_revision_numbers(session, [o.id for _, _, o in planned])
@@ -191,7 +219,16 @@ class TitleImports(TitleWrites):
                 number = numbers[outcome.id]
                 written.append(
                     await self._write_one(
-                        session, item, title, outcome, row, number, generation, actor, action, now
+                        session,
+                        item,
+                        title,
+                        outcome,
+                        row or new_row(outcome.id, now, homes[outcome.id]),
+                        number,
+                        generation,
+                        actor,
+                        action,
+                        now,
                     )
                 )
                 if len(written) % FLUSH_EVERY == 0:
@@ -211,16 +248,15 @@ class TitleImports(TitleWrites):
         item: Incoming,
         title: SoftwareTitle,
         outcome: ImportOutcome,
-        row: Title | None,
+        row: Title,
         number: int,
         generation: int,
         actor: Actor,
         action: str,
         now: datetime,
     ) -> Title:
-        moment = now if row is None else moment_after(row.last_modified)
-        if row is None:
-            row = new_row(outcome.id, moment)
+        """Write one title: ``row`` is its stored row, or a new one (no primary key yet)."""
+        moment = now if row.pk is None else moment_after(row.last_modified)
         history_written = False
         if item.history and outcome.result == "create" and number == 1:
             history_written = await import_history(session, outcome.id, item.history)
@@ -243,10 +279,12 @@ class TitleImports(TitleWrites):
         outcome.revision = written.revision
         return row
 
-    async def export(self, *, history: bool) -> list[Exported]:
-        """Every current title with its state and, if asked, its whole history; for backups."""
+    async def export(self, *, history: bool, namespace: str | None = None) -> list[Exported]:
+        """Every current title (of ``namespace``, or of all) with its state and namespace and,
+        if asked, its whole history; for backups."""
+        where = [] if namespace is None else [Title.namespace == namespace]
         async with self.db.sessions() as session:
-            rows = list(await session.scalars(select(Title).order_by(Title.title_id)))
+            rows = list(await session.scalars(select(Title).where(*where).order_by(Title.title_id)))
             revisions: dict[str, list[dict[str, Any]]] = {}
             if history:
                 for revision in await session.scalars(
@@ -260,6 +298,7 @@ class TitleImports(TitleWrites):
                 TitleState.load(row.state),
                 row.revision,
                 revisions.get(row.title_id, []),
+                row.namespace,
             )
             for row in rows
         ]
@@ -280,16 +319,26 @@ class TitleImports(TitleWrites):
         async def finish(session: AsyncSession, outcomes: list[ImportOutcome]) -> None:
             await settle(session, job.job_id, result=report(outcomes))
 
+        caller = principal_of(job)
         outcomes = await self.apply_items(
-            principal_of(job),
-            Actor(job.actor, None, job.client),
+            caller,
+            Actor(job.actor, None, job.client, caller.namespaces),
             gathered.items,
             policy=asked.policy,
             dry_run=asked.dry_run,
             action="import",
             then=finish,
+            namespace=asked.namespace,
         )
         return report(outcomes)
+
+
+def _elsewhere(source: str, title_id: str, held: str, into: str) -> Problem:
+    return Problem(
+        source,
+        f"title '{title_id}' is in namespace '{held}', not '{into}'; ids are unique across "
+        "namespaces: restore it into its own namespace, or use policy 'copy'",
+    )
 
 
 def check_all(items: Sequence[Incoming], now: datetime) -> list[Checked]:

@@ -12,7 +12,9 @@ from pomona.db import utcnow
 from pomona.errors import Conflict, Invalid, NotFound, Problem
 from pomona.titles.history import Diff, diff
 from pomona.titles.models import TitleRevision, TitleState
+from pomona.titles.namespaces import home_namespace
 from pomona.titles.ordering import newest_first
+from pomona.titles.services.namespaces import require_namespace
 from pomona.titles.services.reads import position
 from pomona.titles.services.revisions import (
     bump_generation,
@@ -123,11 +125,18 @@ class TitleLifecycle(TitleWrites):
         )
 
     async def rollback(
-        self, title_id: str, number: int, actor: Actor, *, if_revision: int | None = None
+        self,
+        title_id: str,
+        number: int,
+        actor: Actor,
+        *,
+        if_revision: int | None = None,
+        namespace: str | None = None,
     ) -> WriteResult:
         """Make revision ``number`` current again, as a new revision: history is never rewritten.
 
-        Rolling back to a revision of a deleted title brings the title back. A revision never
+        Rolling back to a revision of a deleted title brings the title back, into ``namespace``
+        (by default the author's only namespace, else the default one). A revision never
         changes once written, so it is validated before the lock is taken.
         """
         async with self.db.sessions() as session:
@@ -149,7 +158,9 @@ class TitleLifecycle(TitleWrites):
                 now = moment_after(row.last_modified)
             else:
                 now = utcnow()
-                row = new_row(title_id, now)
+                into = namespace or home_namespace(actor.namespaces)
+                await require_namespace(session, into)
+                row = new_row(title_id, now, into)
             result = await store(
                 session,
                 row,

@@ -29,8 +29,10 @@ class TitleReads:
         if self.on_change is not None:
             await self.on_change()
 
-    async def search(self, *, query: str | None, offset: int, limit: int) -> TitlePage:
-        where = []
+    async def search(
+        self, *, query: str | None, offset: int, limit: int, namespace: str | None = None
+    ) -> TitlePage:
+        where = [] if namespace is None else [Title.namespace == namespace]
         if query:
             # The query is plain text: '%', '_' and the escape character itself match literally.
             escaped = query.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")

@@ -23,6 +23,7 @@ from pomona.errors import Conflict, NotFound, PreconditionFailed, Problem
 from pomona.times import format_time, parse_time
 from pomona.titles.history import diff, ea_notice
 from pomona.titles.models import FeedState, Title, TitleRevision, TitleState
+from pomona.titles.namespaces import DEFAULT, check_namespaces
 from pomona.titles.schemas import SoftwareTitle
 from pomona.titles.validation import Checked, check_definition
 from pomona.titles.values import Actor, TitleRecord, WriteResult
@@ -129,7 +130,7 @@ def moment_after(previous: datetime) -> datetime:
 
 def title_record(row: Title) -> TitleRecord:
     title = SoftwareTitle.model_validate(orjson.loads(row.document), strict=False)
-    return TitleRecord(title, row.revision, row.created_at)
+    return TitleRecord(title, row.revision, row.created_at, namespace=row.namespace)
 
 
 def check_revision(row: Title, if_revision: int | None) -> None:
@@ -140,8 +141,14 @@ def check_revision(row: Title, if_revision: int | None) -> None:
         )
 
 
-def new_row(title_id: str, now: datetime) -> Title:
-    return Title(title_id=title_id, created_at=now, revision=0)
+def new_row(title_id: str, now: datetime, namespace: str = DEFAULT) -> Title:
+    return Title(title_id=title_id, created_at=now, revision=0, namespace=namespace)
+
+
+def check_author(actor: Actor, row: Title) -> None:
+    """Refuse (``namespace_forbidden``) an author whose token is limited to other namespaces
+    than the title's: every write of a title passes here, under the write lock."""
+    check_namespaces(actor.namespaces, [("", row.title_id, row.namespace)])
 
 
 def parse_document(text: str | None) -> dict[str, Any] | None:
@@ -153,6 +160,7 @@ def clip(text: str) -> str:
 
 
 async def write_tombstone(session: AsyncSession, row: Title, actor: Actor) -> None:
+    check_author(actor, row)
     now = moment_after(row.last_modified)
     session.add(
         TitleRevision(
@@ -258,6 +266,7 @@ async def store(
     ``database_id`` of a new title is known only then): one round trip to the database for the
     lot instead of several per title.
     """
+    check_author(actor, row)
     title = at_moment(title, now)
     document = title.to_jamf()
     old = orjson.loads(row.document) if row.pk is not None else None
@@ -319,4 +328,5 @@ async def store(
         database_id=row.pk,
         state=new_state,
         summary=line,
+        namespace=row.namespace,
     )

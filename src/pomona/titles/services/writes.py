@@ -17,12 +17,15 @@ from typing import Any
 import orjson
 
 from pomona.db import utcnow
-from pomona.errors import BadRequest, Conflict, Invalid, Problem
+from pomona.errors import Conflict, Invalid, Problem
 from pomona.titles.models import Title, TitleState
+from pomona.titles.namespaces import DEFAULT
 from pomona.titles.schemas import SoftwareTitle
+from pomona.titles.services.namespaces import require_namespace
 from pomona.titles.services.reads import TitleReads, position
 from pomona.titles.services.revisions import (
     bump_generation,
+    check_author,
     check_off_loop,
     check_revision,
     find_title,
@@ -70,17 +73,23 @@ class _Unchanged(Exception):
 
 
 class TitleWrites(TitleReads):
-    async def create(self, raw: Any, actor: Actor, *, strict: bool = False) -> WriteResult:
+    async def create(
+        self, raw: Any, actor: Actor, *, strict: bool = False, namespace: str = DEFAULT
+    ) -> WriteResult:
+        """Create a title in ``namespace``. Ids are unique across namespaces: an id another
+        namespace holds is taken."""
         checked = await check_off_loop(raw, strict=strict)
         title_id = checked.title.id
         async with self.db.transaction() as session:
             generation = await bump_generation(session)
-            if await find_title(session, title_id) is not None:
-                raise Conflict(f"title '{title_id}' exists", "/id", code="title_exists")
+            await require_namespace(session, namespace)
+            if (found := await find_title(session, title_id)) is not None:
+                where = f" in namespace '{found.namespace}'" if found.namespace != namespace else ""
+                raise Conflict(f"title '{title_id}' exists{where}", "/id", code="title_exists")
             now = utcnow()
             result = await store(
                 session,
-                new_row(title_id, now),
+                new_row(title_id, now, namespace),
                 checked.title,
                 now,
                 generation,
@@ -104,7 +113,9 @@ class TitleWrites(TitleReads):
     ) -> WriteResult:
         # Checked before validating, so a missing title or a stale If-Match answers as such
         # whatever the body; checked again under the lock, where it counts.
-        check_revision(await self.row(title_id), if_revision)
+        seen = await self.row(title_id)
+        check_author(actor, seen)  # refused before validating; again under the lock
+        check_revision(seen, if_revision)
         checked = await check_off_loop(raw, strict=strict)
         if checked.title.id != title_id:
             raise Invalid(
@@ -158,7 +169,7 @@ class TitleWrites(TitleReads):
         new version just below 2.0, i.e. as the next older one.
         """
         if after is not None and before is not None:
-            raise BadRequest(
+            raise Invalid(
                 [Problem("/after", "give either 'after' or 'before', not both", "query")],
                 code="after_and_before",
             )
@@ -239,6 +250,8 @@ class TitleWrites(TitleReads):
         try:
             for attempt in range(ATTEMPTS):
                 seen = await self.row(title_id)
+                # Refused before the edit, also when it would change nothing and so not write.
+                check_author(actor, seen)
                 change, checked = await _apply(seen, edit, strict, skip_unchanged)
                 try:
                     async with self.db.transaction() as session:
@@ -284,7 +297,14 @@ async def _apply(
     if skip_unchanged and (change.state or state) == state and _order(document) == order:
         title = title_record(row).title
         raise _Unchanged(
-            WriteResult(title, row.revision, database_id=row.pk, state=state, summary="no change")
+            WriteResult(
+                title,
+                row.revision,
+                database_id=row.pk,
+                state=state,
+                summary="no change",
+                namespace=row.namespace,
+            )
         )
     try:
         checked = await check_off_loop(document, strict=strict)
