@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from pomona.app import create_app
 from pomona.settings import Settings
+from tests.conftest import fixture_text
 from tests.ops.scrape import sample
 
 
@@ -57,6 +58,19 @@ async def test_every_answer_has_a_request_id_and_a_sane_one_is_kept(
     for insane in ("two words", "x" * 200, "tab\there"):
         answer = await client.get("/jamf/v1/", headers={"X-Request-ID": insane})
         assert answer.headers["x-request-id"] != insane
+
+
+async def test_the_audit_log_records_the_request_id(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    created = await client.post(
+        "/api/v1/titles",
+        content=fixture_text("example.json"),
+        headers={**admin, "Content-Type": "application/json", "X-Request-ID": "write-42"},
+    )
+    assert created.status_code == 201, created.text
+    log = (await client.get("/api/v1/audit", headers=admin)).json()["items"]
+    assert [e["requestId"] for e in log if e["action"] == "title.create"] == ["write-42"]
 
 
 async def test_metrics_count_requests_by_route_template_with_bytes(

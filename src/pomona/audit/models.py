@@ -20,6 +20,8 @@ class AuditEvent(Base):
     client: Mapped[str | None] = mapped_column(String(255), nullable=True)
     action: Mapped[str] = mapped_column(String(64), index=True)
     target: Mapped[str] = mapped_column(Key, index=True)
+    # The id of the HTTP request that made the write (X-Request-ID), to find its log lines.
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     # One line a person can read, e.g. the revision summary of a title write.
     detail: Mapped[str | None] = mapped_column(LongText, nullable=True)
 

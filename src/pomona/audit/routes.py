@@ -26,6 +26,7 @@ class AuditEventOut(BaseModel):
     action: str
     target: str
     detail: str | None
+    requestId: str | None = None
 
 
 class AuditListOut(BaseModel):
@@ -76,6 +77,7 @@ async def list_events(
             action=e.action,
             target=e.target,
             detail=e.detail,
+            requestId=e.request_id,
         )
         for e in found.items
     ]

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pomona.audit.models import AuditEvent
 from pomona.db import Database, utcnow
+from pomona.ops.logs import request_id
 
 _DETAIL_MAX = 4000
 
@@ -60,7 +61,8 @@ async def record(
     """Add one audit row to the caller's transaction.
 
     ``action`` is ``<domain>.<verb>`` (``title.create``, ``package.delete``, ``token.revoke``);
-    ``target`` names what was written (``title:Firefox``, ``package:App.pkg``).
+    ``target`` names what was written (``title:Firefox``, ``package:App.pkg``). The row carries
+    the id of the HTTP request being answered, if any (``pomona.ops.logs``).
     """
     session.add(
         AuditEvent(
@@ -71,6 +73,7 @@ async def record(
             action=action[:64],
             target=target[:255],
             detail=detail[:_DETAIL_MAX] if detail else None,
+            request_id=request_id(),
         )
     )
 
