@@ -60,19 +60,30 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process under it (a server's workers), parents first."""
+    tree, found, todo = _children(), [], [pid]
+    while todo:
+        current = todo.pop(0)
+        found.append(current)
+        todo.extend(tree.get(current, []))
+    return found
+
+
+def resident(pid: int) -> int:
+    """Resident memory of ``pid`` alone; 0 once it has gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def rss_bytes(pid: int) -> int:
     """Resident memory of ``pid`` and all its descendants (workers included)."""
-    tree, total, todo = _children(), 0, [pid]
-    while todo:
-        current = todo.pop()
-        todo.extend(tree.get(current, []))
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
+    return sum(resident(each) for each in descendants(pid))
 
 
 class PeakMemory:

@@ -56,3 +56,44 @@ def test_software_check_catches_missing_fields_and_disorder() -> None:
     partial = {k: v for k, v in entry.items() if k != "name"}
     assert check_software([partial]) == "an entry without exactly the five summary fields"
     assert check_software({}) == "not a non-empty list"
+
+
+@pytest.mark.slow
+def test_soak_smoke_runs_every_workload_without_error(tmp_path: Path) -> None:
+    report = tmp_path / "soak.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.soak", "--smoke", "--output", str(report)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    text = report.read_text()
+    assert "**0 errors**" in text
+    assert "Failures" not in text
+    for endpoint in (
+        "GET /jamf/v1/software",
+        "GET /jamf/v1/patch/{id}",
+        "GET /Packages/{file} (Range)",
+        "PUT /api/v1/packages/{file}",
+        "PATCH /api/v1/uploads/{id}",
+        "POST /api/v1/titles/{id}/versions",
+        "POST /api/v1/backups/restore",
+    ):
+        assert f"| `{endpoint}` |" in text
+    assert "| pomona serve |" in text
+    assert "not judged (too short)" in text  # seconds say nothing about growth
+
+
+def test_soak_judges_growth_per_process_and_counts_every_error() -> None:
+    from bench.soak import Load, Memory, Stats, report, soak_profile
+
+    memory = Memory({1: "pomona serve", 2: "worker 1"}, {1: 100, 2: 100}, {1: 105, 2: 111})
+    stats = Stats({"GET /x": [0.001] * 99 + [0.5]}, {"GET /x": ["HTTP 500 boom"]})
+    load = Load("http://x", {}, soak_profile(smoke=False, minutes=10), "p.pkg", b"", stats=stats)
+    text, failures = report(load, memory, 10.0, judged=True)
+    assert failures == ["GET /x: HTTP 500 boom", "worker 1 (pid 2) grew by 11.0%"]
+    assert "| `GET /x` | 101 | 1 |" in text
+    assert "| 500 |" in text  # the slowest request
+    assert "**1 errors**" in text

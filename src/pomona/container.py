@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from pomona.audit.service import AuditService
 from pomona.auth.service import TokenService
 from pomona.db import Database
+from pomona.ops.backups import Backups
 from pomona.ops.service import OperationsService
 from pomona.packages.service import PackageService
 from pomona.queue.jobs import JobService
@@ -35,6 +36,7 @@ class Services:
     titles: TitleService
     packages: PackageService
     ops: OperationsService
+    backups: Backups
 
 
 def build_services(
@@ -47,6 +49,7 @@ def build_services(
     """Every service on ``db``. ``on_titles_change`` is told of each title write (the web
     process's feed cache listens, so its own writes show on its feed at once)."""
     packages = PackageService.build(db, settings, enqueue=tasks.finalise)
+    titles = TitleService(db, on_change=on_titles_change)
     return Services(
         settings=settings,
         db=db,
@@ -54,7 +57,8 @@ def build_services(
         audit=AuditService(db),
         tokens=TokenService(db),
         jobs=JobService(db),
-        titles=TitleService(db, on_change=on_titles_change),
+        titles=titles,
         packages=packages,
         ops=OperationsService(db, packages.storage, tasks.queue.huey),
+        backups=Backups(settings, lambda: titles.export(history=True), packages.catalog),
     )

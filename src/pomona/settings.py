@@ -119,6 +119,24 @@ class Settings(BaseSettings):
             "(a TLS proxy in front). `pomona doctor` checks TLS and the clock through it."
         ),
     )
+    backup_time: str | None = Field(
+        None,
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description=(
+            "Time of day (UTC, `HH:MM`) of the daily backup: every title with its history, the "
+            "package records and the settings, as one zip. Unset: no scheduled backup."
+        ),
+    )
+    backup_keep: int = Field(
+        7, ge=1, le=10_000, description="How many scheduled backups to keep; older ones go."
+    )
+    backup_target: str = Field(
+        "",
+        description=(
+            "Where scheduled backups go: a directory, or `s3://bucket/prefix` (with the "
+            "`s3_*` credentials and endpoint). Empty: `<data_dir>/backups`."
+        ),
+    )
     metrics_enabled: bool = Field(
         True, description="Count requests and jobs and serve them at `/metrics` (Prometheus)."
     )

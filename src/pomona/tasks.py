@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pomona.container import Services, build_services
+from pomona.ops import tasks as ops_tasks
 from pomona.packages import tasks as package_tasks
 from pomona.queue import tasks as queue_tasks
 from pomona.queue.service import Queue, QueuedTask
@@ -32,6 +33,7 @@ class Tasks:
     finalise: QueuedTask[[str]]
     probe: queue_tasks.Probe
     import_remote: QueuedTask[[str]]
+    backup: QueuedTask[[]]
 
     def close(self) -> None:
         self.queue.close()
@@ -86,6 +88,7 @@ def build_queue(
         finalise=packages.finalise,
         probe=queue_tasks.register(queue),
         import_remote=title_tasks.register(queue, services),
+        backup=ops_tasks.register(queue, services),
     )
     services.tasks = tasks
     return tasks

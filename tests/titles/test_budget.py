@@ -15,7 +15,7 @@ from pomona.errors import BadRequest, TooLarge
 from pomona.settings import Settings
 from pomona.titles import archive as archive_module
 from pomona.titles.budget import VALUE_BYTES, Budget, values_in
-from pomona.titles.sources import from_directory, read_body, read_file
+from pomona.titles.sources import from_directory, from_remote, read_body, read_file
 from tests.titles.archives import cost, definition, dense, hostile, zipped
 
 SETTINGS = Settings()
@@ -154,3 +154,19 @@ def test_the_defaults_admit_every_real_definition_and_a_large_backup(corpus: lis
     found = read_body(io.BytesIO(zipped(members)), SETTINGS, budget := Budget.of(SETTINGS))
     assert len(found.items) == len(members)
     assert budget.spent < SETTINGS.import_max_parsed_bytes / 2  # comfortably
+
+
+async def test_a_remote_import_spends_one_budget_across_its_fetches() -> None:
+    settings = Settings(import_max_parsed_bytes=1024 * 1024, import_document_floor_bytes=0)
+    pages = {
+        "https://patch.example/software": orjson.dumps([{"id": i} for i in ("A", "B", "C")]),
+        **{f"https://patch.example/patch/{i}": dense(2_200, n) for n, i in enumerate("ABC")},
+    }
+
+    async def fetcher(url: str, _policy: object) -> bytes:
+        return pages[url]
+
+    with pytest.raises(TooLarge) as refused:
+        await from_remote("https://patch.example", None, settings, fetcher=fetcher)
+    assert refused.value.code == "import_too_large"
+    assert refused.value.problems[0].path == "/C"

@@ -129,7 +129,7 @@ app.add_typer(versions.app, name="versions", rich_help_panel=CLIENT_PANEL)
 app.add_typer(packages.app, name="packages", rich_help_panel=CLIENT_PANEL)
 app.add_typer(namespaces.app, name="namespaces", rich_help_panel=CLIENT_PANEL)
 app.command("starter", rich_help_panel=CLIENT_PANEL)(starter.starter)
-app.command("backup", rich_help_panel=CLIENT_PANEL)(backup.backup)
+app.add_typer(backup.backup_app, name="backup", rich_help_panel=CLIENT_PANEL)
 app.command("restore", rich_help_panel=CLIENT_PANEL)(backup.restore)
 app.command("audit", rich_help_panel=CLIENT_PANEL)(audit.audit)
 

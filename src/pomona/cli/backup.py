@@ -38,13 +38,14 @@ def _default_target() -> Path:
 
 
 def backup(
+    ctx: typer.Context,
     output: Annotated[
         Path | None,
         typer.Option(
             "--output",
             "-o",
-            help="The zip (or a directory for it) [default: ~/pomona-backups/pomona-backup-"
-            "<date>-<time>.zip]",
+            help="The zip, or a directory for it (default: ~/pomona-backups/pomona-backup-"
+            "<date>-<time>.zip)",
         ),
     ] = None,
     history: Annotated[
@@ -54,7 +55,10 @@ def backup(
         str | None, typer.Option("--namespace", "-n", help="Only this namespace's titles")
     ] = None,
 ) -> None:
-    """Download a backup of every title: a zip in PatchServer's layout, plus Pomona's state."""
+    """Download a backup of every title: a zip in PatchServer's layout, plus Pomona's state.
+    `pomona backup verify FILE` checks one."""
+    if ctx.invoked_subcommand is not None:
+        return  # `backup verify`: the subcommand does the work
     target = output or _default_target()
     if target.is_dir():
         target = target / _default_name()
@@ -123,3 +127,19 @@ def restore(
             ),
         )
     import_report(body, as_json)
+
+
+# ``pomona backup`` downloads a backup; ``pomona backup verify FILE`` checks one.
+backup_app = typer.Typer(add_completion=False)
+backup_app.callback(invoke_without_command=True)(backup)
+
+
+@backup_app.command("verify")
+def verify(
+    file: Annotated[Path, typer.Argument(help="A backup zip (scheduled or downloaded)")],
+) -> None:
+    """Restore FILE into a scratch database on this machine and compare it, title by title,
+    with the file; exits 1 when anything differs. Needs the server extra; touches no server."""
+    from pomona.cli.verify import run
+
+    run(file)

@@ -55,6 +55,10 @@ NEXT_STEPS: Mapping[str, str] = {
     "`--policy skip` or `--policy replace`",
     "upload_too_large": "split the import into smaller zips, or raise archive_max_bytes on the "
     "server",
+    "import_too_large": "split the import into smaller ones (a backup without `--history` is "
+    "far smaller), or raise import_max_parsed_bytes on the server if it has the memory",
+    "import_too_many_documents": "split the import into smaller ones, or raise "
+    "archive_max_members on the server",
     "remote_title_not_found": "leave out the ids the other source does not list",
     "too_many_titles": "choose some titles with `--id`, or raise remote_import_max_titles on the "
     "server",

@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
@@ -200,6 +201,17 @@ class Queue:
             if claimed:
                 self.huey.storage.pop_data(f"periodic:{name}:{slot - 1}")
             return claimed
+
+        return self.huey.periodic_task(due, name=name)(function)
+
+    def daily(self, name: str, at: dt_time | None, function: Callable[[], Any]) -> Any:
+        """Run ``function`` once a day at ``at`` (UTC; None: never), once across all
+        processes: the first to claim the day enqueues it."""
+
+        def due(now: datetime) -> bool:
+            if at is None or (now.hour, now.minute) != (at.hour, at.minute):
+                return False
+            return bool(self.huey.storage.put_if_empty(f"daily:{name}:{now:%Y-%m-%d}", b"1"))
 
         return self.huey.periodic_task(due, name=name)(function)
 
