@@ -12,3 +12,8 @@ def sample(text: str, name: str, **labels: str) -> float:
             if found.name == name and all(found.labels.get(k) == v for k, v in labels.items()):
                 return float(found.value)
     return 0.0
+
+
+def families(text: str) -> set[str]:
+    """The names of the metric families in an exposition (counters without ``_total``)."""
+    return {family.name for family in text_string_to_metric_families(text)}
