@@ -181,10 +181,11 @@ class FeedCache:
 
     async def namespace(self, namespace: str) -> None:
         """Raise ``NotFound`` (``namespace_not_found``) unless the namespace has a feed."""
-        await self._feed(namespace)
-
-    async def _feed(self, namespace: str) -> _Feed:
         await self._fresh()
+        self._feed(namespace)
+
+    def _feed(self, namespace: str) -> _Feed:
+        # Called after ``_fresh``; not a coroutine of its own, which would cost every request.
         found = self._feeds.get(namespace)
         if found is None:
             raise NotFound(
@@ -196,13 +197,15 @@ class FeedCache:
         return found
 
     async def software(self, *, preview: bool = False, namespace: str = DEFAULT) -> Rendered:
-        feed = await self._feed(namespace)
+        await self._fresh()
+        feed = self._feed(namespace)
         return feed.software_preview if preview else feed.software
 
     async def software_for(
         self, ids: Iterable[str], *, preview: bool = False, namespace: str = DEFAULT
     ) -> Rendered:
-        feed = await self._feed(namespace)
+        await self._fresh()
+        feed = self._feed(namespace)
         wanted = tuple(dict.fromkeys(ids))  # keeps the caller's order, drops repeats
         key = (namespace, wanted, preview)
         known = self._chosen.get(key)
@@ -229,7 +232,8 @@ class FeedCache:
         self, title_id: str, *, preview: bool = False, namespace: str = DEFAULT
     ) -> Rendered | None:
         """The title the namespace's feed shows as ``title_id`` (its decorated id, if any)."""
-        entry = (await self._feed(namespace)).entries.get(title_id)
+        await self._fresh()
+        entry = self._feed(namespace).entries.get(title_id)
         view = _view(entry, preview) if entry else None
         return view.patch if view else None
 
