@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import re
 import warnings
 from collections.abc import AsyncIterator
@@ -19,8 +20,10 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from pomona import __version__
+from pomona.accounts import routes as accounts_routes
+from pomona.accounts.service import first_run_hint
 from pomona.audit import routes as audit_routes
-from pomona.container import build_services
+from pomona.container import Services, build_services
 from pomona.db import Database
 from pomona.errors_http import ERROR_DESCRIPTIONS, ErrorsOut, install_error_handlers
 from pomona.http import ORJSONResponse
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tasks = build_queue(settings, on_titles_change=feed.invalidate)
         app.state.feed = feed
         app.state.services = build_services(settings, db, tasks, on_titles_change=feed.refresh)
+        await _first_run(app.state.services)
         if settings.metrics_enabled:
             metrics().watch(tasks.queue)
             flushing = asyncio.create_task(metrics().flushing())
@@ -122,12 +126,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in titles_routes.ROUTERS:
         app.include_router(router)
     app.include_router(audit_routes.api)
+    for router in accounts_routes.ROUTERS:
+        app.include_router(router)
     app.include_router(queue_routes.api)
     app.include_router(ops_routes.router)
     titles_routes.install_patchserver(app, settings)
     packages_routes.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+async def _first_run(services: Services) -> None:
+    """Nobody can sign in or call the API yet: say in the log what to run."""
+    hint = await first_run_hint(services.accounts.people, services.tokens)
+    if hint is not None:
+        logging.getLogger("pomona").warning(hint)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

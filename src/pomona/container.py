@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pomona.accounts.service import Accounts
 from pomona.audit.service import AuditService
 from pomona.auth.service import TokenService
 from pomona.db import Database
@@ -32,6 +33,7 @@ class Services:
     tasks: Tasks
     audit: AuditService
     tokens: TokenService
+    accounts: Accounts
     jobs: JobService
     titles: TitleService
     packages: PackageService
@@ -56,6 +58,7 @@ def build_services(
         tasks=tasks,
         audit=AuditService(db),
         tokens=TokenService(db),
+        accounts=Accounts.build(db, settings),
         jobs=JobService(db),
         titles=titles,
         packages=packages,

@@ -1,5 +1,13 @@
 """Every domain's tables, imported in one place so Alembic and ``create_app`` see them all."""
 
+from pomona.accounts.models import (
+    Account,
+    AccountGrant,
+    AccountSession,
+    AccountTotp,
+    PersonalToken,
+    SigninFailure,
+)
 from pomona.audit.models import AuditEvent
 from pomona.auth.models import ApiToken
 from pomona.db import Base
@@ -18,6 +26,10 @@ from pomona.titles.models import FeedState, Namespace, Title, TitleRevision
 metadata = Base.metadata
 
 __all__ = [
+    "Account",
+    "AccountGrant",
+    "AccountSession",
+    "AccountTotp",
     "ApiToken",
     "AuditEvent",
     "FeedState",
@@ -30,7 +42,9 @@ __all__ = [
     "PackagePending",
     "PackageTag",
     "PackageUpload",
+    "PersonalToken",
     "QueueLease",
+    "SigninFailure",
     "Title",
     "TitleRevision",
     "metadata",

@@ -316,6 +316,35 @@ class Settings(BaseSettings):
         ),
     )
 
+    # -- people: sessions and sign-in ----------------------------------------------------------
+    session_idle_minutes: float = Field(
+        60.0, gt=0, description="A browser session with no request for this long ends."
+    )
+    session_max_hours: float = Field(
+        12.0, gt=0, description="A browser session ends this long after sign-in, used or not."
+    )
+    session_recheck_seconds: float = Field(
+        300.0,
+        ge=0,
+        description=(
+            "How often a directory person's session is checked against the directory: gone "
+            "from it, or left in no group that grants a role, and the session ends."
+        ),
+    )
+    signin_lockout_failures: int = Field(
+        5, ge=1, le=1000, description="Failed sign-ins in a row before a username is locked out."
+    )
+    signin_lockout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="The first lockout; each further failure doubles it (up to the maximum).",
+    )
+    signin_lockout_max_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="The longest lockout; failures older than this are forgotten.",
+    )
+
     # -- job queue ------------------------------------------------------------------------------
     queue_url: str | None = Field(
         None,

@@ -19,5 +19,6 @@ Audit = Annotated[AuditService, Depends(audit_service)]
 
 
 def who(request: Request, caller: Principal) -> Who:
-    """The caller of a write as the audit log names it: principal, token and client address."""
-    return Who.of(caller.name, request.client.host if request.client else None)
+    """The caller of a write as the audit log names it: principal, token, client address and,
+    for a person, how they signed in."""
+    return Who.of(caller.name, request.client.host if request.client else None, caller.via)

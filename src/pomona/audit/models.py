@@ -18,6 +18,8 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(255), index=True)
     token_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     client: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # How a person signed in: session, token:NAME, ldap; None for service tokens and the CLI.
+    via: Mapped[str | None] = mapped_column(String(255), nullable=True)
     action: Mapped[str] = mapped_column(String(64), index=True)
     target: Mapped[str] = mapped_column(Key, index=True)
     # The id of the HTTP request that made the write (X-Request-ID), to find its log lines.

@@ -23,6 +23,7 @@ class AuditEventOut(BaseModel):
     actor: str
     tokenName: str | None
     client: str | None
+    via: str | None
     action: str
     target: str
     detail: str | None
@@ -74,6 +75,7 @@ async def list_events(
             actor=e.actor,
             tokenName=e.token_name,
             client=e.client,
+            via=e.via,
             action=e.action,
             target=e.target,
             detail=e.detail,

@@ -23,17 +23,21 @@ _DETAIL_MAX = 4000
 
 @dataclass(frozen=True, slots=True)
 class Who:
-    """The caller of a write: a principal name, the token it used, the client's address."""
+    """The caller of a write: a principal name, the token it used, the client's address, and
+    for a person how they signed in (``session``, ``token:NAME``, ``ldap``)."""
 
     actor: str
     token: str | None = None
     client: str | None = None
+    via: str | None = None
 
     @classmethod
-    def of(cls, actor: str, client: str | None = None) -> Who:
-        """``token:NAME`` principals carry their token's name; others (CLI, system) none."""
-        token = actor.removeprefix("token:") if actor.startswith("token:") else None
-        return cls(actor, token, client)
+    def of(cls, actor: str, client: str | None = None, via: str | None = None) -> Who:
+        """``token:NAME`` principals carry their token's name, and so do people calling with a
+        personal token (``via="token:NAME"``); others (sessions, CLI, system) none."""
+        used = via if via and via.startswith("token:") else actor
+        token = used.removeprefix("token:") if used.startswith("token:") else None
+        return cls(actor, token, client, via)
 
     @classmethod
     def command_line(cls) -> Who:
@@ -70,6 +74,7 @@ async def record(
             actor=who.actor[:255],
             token_name=who.token[:255] if who.token else None,
             client=who.client[:255] if who.client else None,
+            via=who.via[:255] if who.via else None,
             action=action[:64],
             target=target[:255],
             detail=detail[:_DETAIL_MAX] if detail else None,

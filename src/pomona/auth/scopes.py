@@ -34,6 +34,10 @@ class Principal:
     scopes: frozenset[str]
     titles: frozenset[str] | None = None  # None: every title its scopes allow
     namespaces: frozenset[str] | None = None  # None: every namespace (publisher)
+    # A person (None: a service token): their username, and how they signed in, for the audit
+    # log: "session", "token:NAME" (a personal token), "ldap".
+    user: str | None = None
+    via: str | None = None
 
     def allows(self, scope: str) -> bool:
         return scope in expand(self.scopes)

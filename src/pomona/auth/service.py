@@ -59,7 +59,7 @@ class TokenService:
 
         ``who`` is the creator, for the audit log (the secret never goes there).
         """
-        problems = _check(name, scopes, titles)
+        problems = token_problems(name, scopes, titles)
         problems += namespace_limit_problems(scopes, namespaces)
         if problems:
             raise Invalid(problems)
@@ -122,7 +122,8 @@ class TokenService:
             return Principal(f"token:{row.name}", frozenset(row.scopes.split()), titles, spaces)
 
 
-def _check(name: str, scopes: Sequence[str], titles: Sequence[str] | None) -> list[Problem]:
+def token_problems(name: str, scopes: Sequence[str], titles: Sequence[str] | None) -> list[Problem]:
+    """Every problem of a token's name, scopes and titles (service and personal tokens)."""
     problems = []
     if not re.fullmatch(ID_PATTERN, name):
         problems.append(Problem("/name", "use letters, digits, '.', '_' and '-' (1 to 255)"))

@@ -304,3 +304,10 @@ def doctor(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
     from pomona.cli.doctor import run
 
     run(_settings(config, data_dir=data_dir), config)
+
+
+# At the end: the people commands use this module's helpers.
+from pomona.cli import users as _users  # noqa: E402
+
+app.add_typer(_users.app, name="users")
+app.command("roles")(_users.roles)

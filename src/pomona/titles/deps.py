@@ -31,7 +31,7 @@ Reason = Annotated[
 def actor_of(request: Request, caller: Principal, reason: str | None = None) -> Actor:
     """The author of a write as the title's history and the audit log name it."""
     client = request.client.host if request.client else None
-    return Actor(caller.name, reason, client, caller.namespaces)
+    return Actor(caller.name, reason, client, caller.namespaces, caller.via)
 
 
 def author(request: Request, caller: Writer, reason: Reason = None) -> Actor:

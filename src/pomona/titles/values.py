@@ -27,10 +27,11 @@ class Actor:
     # The namespaces the author may write titles in (None: all). Checked where each title is
     # written, under the write lock, so a title's namespace is the one it has then.
     namespaces: frozenset[str] | None = None
+    via: str | None = None  # how a person signed in (the audit log's ``via``)
 
     @property
     def who(self) -> Who:
-        return Who.of(self.name, self.client)
+        return Who.of(self.name, self.client, self.via)
 
 
 @dataclass(frozen=True, slots=True)

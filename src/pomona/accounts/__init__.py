@@ -1,0 +1,1 @@
+"""People: local accounts, roles and their grants, browser sessions, personal API tokens."""

@@ -1,0 +1,8 @@
+"""HTTP routes of the accounts domain: sign-in and sessions, people, a person's own account."""
+
+from __future__ import annotations
+
+from pomona.accounts.routes import me, session, users
+
+# ``me`` first: its paths would otherwise be read as a user named "me".
+ROUTERS = (session.api, me.api, users.api)

@@ -1,0 +1,55 @@
+"""The accounts domain's services, built once per process from the database and the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pomona.accounts.directory import Directory, build_directory
+from pomona.accounts.lockout import Lockout
+from pomona.accounts.people import AccountService
+from pomona.accounts.second_factor import SecondFactor
+from pomona.accounts.sessions import SessionService
+from pomona.accounts.signin import SignIn
+from pomona.accounts.tokens import PersonalTokens
+from pomona.auth.service import TokenService
+from pomona.db import Database
+from pomona.settings import Settings
+
+BOOTSTRAP = "pomona users create NAME --admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Accounts:
+    people: AccountService
+    sessions: SessionService
+    signin: SignIn
+    second_factor: SecondFactor
+    tokens: PersonalTokens
+    directory: Directory | None
+
+    @classmethod
+    def build(
+        cls, db: Database, settings: Settings, directory: Directory | None = None
+    ) -> Accounts:
+        """``directory``: None builds the one the settings name (if any)."""
+        directory = directory if directory is not None else build_directory(settings)
+        people = AccountService(db)
+        sessions = SessionService(db, settings, people, directory)
+        return cls(
+            people=people,
+            sessions=sessions,
+            signin=SignIn(db, settings, sessions, Lockout(db, settings), directory),
+            second_factor=SecondFactor(db),
+            tokens=PersonalTokens(db, people),
+            directory=directory,
+        )
+
+
+async def first_run_hint(people: AccountService, tokens: TokenService) -> str | None:
+    """What to run when nobody can sign in yet: no account and no service token."""
+    if await people.count() or await tokens.list_tokens():
+        return None
+    return (
+        "no account and no token exist yet: create the first admin on this machine with "
+        f"`{BOOTSTRAP}` (or a token with `pomona token create --name NAME --scope admin`)"
+    )
