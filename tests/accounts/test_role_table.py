@@ -188,3 +188,34 @@ async def test_every_route_answers_every_role_as_the_table_says(
             if not fine:
                 wrong.append(f"{method} {path} as {role}: {status} {answer.text[:120]}")
     assert wrong == []
+
+
+async def test_a_publisher_writes_in_its_namespace_only(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await make_person(app, "pat", "publisher@ns")
+    await make_person(app, "eve", "editor")
+    publisher = await personal_token(app, "pat")
+    editor = await personal_token(app, "eve")
+    definition = fixture_text("example.json")
+    assert (await client.post("/api/v1/titles", content=definition, headers=editor)).is_success
+    for method in ("PUT", "DELETE"):
+        answer = await client.request(
+            method, "/api/v1/titles/Example", content=definition, headers=publisher
+        )
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["errors"][0]["code"] == "namespace_forbidden"
+    assert (await client.get("/api/v1/titles/Example", headers=publisher)).status_code == 200
+    assert (await client.delete("/api/v1/titles/Example", headers=editor)).status_code == 204
+
+    # In its own namespace, the publisher writes: its new titles go there.
+    await make_person(app, "root", "admin")
+    made = await client.post(
+        "/api/v1/namespaces",
+        json={"slug": "ns", "displayName": "NS"},
+        headers=await personal_token(app, "root"),
+    )
+    assert made.status_code == 201, made.text
+    own = await client.post("/api/v1/titles", content=definition, headers=publisher)
+    assert own.status_code == 201, own.text
+    assert own.json()["namespace"] == "ns"
