@@ -140,3 +140,38 @@ async def test_a_bearer_request_needs_no_csrf_token(
     )
     assert made.status_code == 201, made.text
     assert made.json()["roles"] == ["viewer"]
+
+
+async def test_password_change_ends_the_other_sessions_and_a_reset_ends_all(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await make_person(app, "alice", "viewer")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://pomona.test") as laptop:
+        await sign_in(laptop, "alice")
+        csrf = {"X-CSRF-Token": await sign_in(client, "alice")}
+        wrong = await client.put(
+            "/api/v1/users/me/password",
+            json={"oldPassword": "not the password", "newPassword": "a brand new one"},
+            headers=csrf,
+        )
+        assert wrong.status_code == 422
+        assert wrong.json()["errors"][0]["code"] == "password_wrong"
+        changed = await client.put(
+            "/api/v1/users/me/password",
+            json={"oldPassword": PASSWORD, "newPassword": "a brand new one"},
+            headers=csrf,
+        )
+        assert changed.status_code == 204, changed.text
+        assert (await client.get("/api/v1/titles")).status_code == 200  # this session stays
+        assert (await laptop.get("/api/v1/titles")).status_code == 401  # the other one ended
+    assert await sign_in(client, "alice", "a brand new one")
+
+    reset = await client.post(
+        "/api/v1/users/alice/password", json={"password": "set by the admin"}, headers=admin
+    )
+    assert reset.status_code == 204
+    assert (await client.get("/api/v1/titles")).status_code == 401
+    assert await sign_in(client, "alice", "set by the admin")
+    log = await app.state.services.audit.search(action="user.password_*")
+    assert [e.action for e in log.items] == ["user.password_reset", "user.password_change"]
