@@ -336,7 +336,10 @@ async def soak_load(load: Load, memory: Memory) -> float:
             await asyncio.sleep(min(30.0, max(0.0, deadline - time.monotonic())))
             requests = sum(len(v) for v in load.stats.latencies.values())
             errors = sum(len(v) for v in load.stats.errors.values())
-            say(f"{time.monotonic() - started:.0f} s: {requests} requests, {errors} errors")
+            say(
+                f"{time.monotonic() - started:.0f} s: {requests} requests, {errors} errors; "
+                f"memory {_mib(memory.sample())}"
+            )
         elapsed = time.monotonic() - started
         load.stop.set()
         await asyncio.gather(*tasks, watching)
