@@ -19,9 +19,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from pomona.accounts.directory import DirectorySettings
 
-class Settings(BaseSettings):
-    """Every setting Pomona reads. ``docs/configuration.md`` documents each one."""
+
+class Settings(BaseSettings, DirectorySettings):
+    """Every setting Pomona reads. ``docs/configuration.md`` documents each one.
+
+    The settings of directory sign-in (``ldap_*``, ``group_roles``) are declared with the
+    directories, in :class:`pomona.accounts.directory.DirectorySettings`.
+    """
 
     model_config = SettingsConfigDict(env_prefix="POMONA_", extra="forbid")
 

@@ -35,6 +35,8 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+ldap_app = typer.Typer(help="Check sign-in through the LDAP directory.", no_args_is_help=True)
+app.add_typer(ldap_app, name="ldap")
 
 err = Console(stderr=True)
 
@@ -311,3 +313,17 @@ from pomona.cli import users as _users  # noqa: E402
 
 app.add_typer(_users.app, name="users")
 app.command("roles")(_users.roles)
+
+
+@ldap_app.command("test")
+def ldap_test(
+    username: Annotated[str, typer.Argument(help="The name a person signs in with")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Also check the password read from stdin")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show what sign-in finds for USERNAME: the entry, its groups and the roles they map to."""
+    from pomona.cli.ldap import report  # ldap3 is loaded only for this command
+
+    raise typer.Exit(report(_settings(config), username, sys.stdin if password_stdin else None))
