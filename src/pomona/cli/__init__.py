@@ -30,9 +30,9 @@ SERVER_COMMANDS = {
     "worker": "Run background jobs from a shared queue (when scaled out).",
     "migrate": "Bring the database schema up to date.",
     "token": "Create, list and revoke API tokens.",
-    "ldap": "Check sign-in through the LDAP directory.",
     "users": "Create, list, show, disable and delete people.",
     "roles": "List the roles and what each allows.",
+    "ldap": "Check sign-in through the LDAP directory.",
     "doctor": "Check settings, database, storage, queue, clock and TLS; say what to fix.",
 }
 # Modules only the server extra installs: missing one means "install the extra", not a bug.
