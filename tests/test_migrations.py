@@ -97,3 +97,25 @@ async def test_0007_upload_leases_down_and_up(database_url: str) -> None:
         await check(db)
     finally:
         await db.dispose()
+
+
+async def test_0008_namespaces_down_and_up_puts_existing_titles_in_the_default_one(
+    database_url: str,
+) -> None:
+    """0008 adds namespaces; titles stored before it are backfilled into the default one."""
+    db = Database(database_url)
+    try:
+        await upgrade(db)
+        titles = TitleService(db)
+        await titles.create(json.loads(fixture_text("example.json")), Actor("t"))
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_downgrade, database_url, "0007")
+        async with db.engine.connect() as connection:
+            assert "namespaces" not in await connection.run_sync(_tables)
+        await upgrade(db)
+
+        assert (await titles.get("Example")).namespace == "default"
+        assert [n.slug for n in await titles.namespaces()] == ["default"]
+        await check(db)
+    finally:
+        await db.dispose()
