@@ -259,3 +259,16 @@ async def test_docs_render(client: httpx.AsyncClient) -> None:
     redoc = await client.get("/redoc")
     assert redoc.status_code == 200
     assert "/openapi.json" in redoc.text
+
+
+async def test_docs_need_no_internet(client: httpx.AsyncClient) -> None:
+    """Every script, style and icon the pages load is served by Pomona itself."""
+    for page in ("/docs", "/redoc"):
+        html = (await client.get(page)).text
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), f"{page} loads {asset} from another host"
+            answer = await client.get(asset)
+            assert answer.status_code == 200, asset
+            assert len(answer.content) > 1000, asset

@@ -211,3 +211,66 @@ def test_a_200_mb_unauthenticated_body_costs_the_server_nothing(tmp_path: Path) 
             assert took < 2.0, (method, path, took)
         grown = _rss(server.process.pid) - before
     assert grown < 50 * MiB, grown
+
+
+async def test_unknown_and_repeated_query_parameters_are_refused(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    answer = await client.get(
+        "/api/v1/audit?perPage=5&perPage=6&acter=me&action=title.*", headers=admin
+    )
+    assert answer.status_code == 422, answer.text
+    problems = {(p["path"], p["code"]) for p in answer.json()["errors"]}
+    assert problems == {("/perPage", "query_repeated"), ("/acter", "query_unknown")}
+    assert "actor" in answer.json()["errors"][1]["message"]  # it names what it takes
+    listed = await client.get("/api/v1/titles?q=a&namespace=default", headers=admin)
+    assert listed.status_code == 200, listed.text
+
+
+async def test_a_number_is_not_a_time(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    answer = await client.get("/api/v1/audit?until=0.5", headers=admin)
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["path"] == "/until"
+    assert (await client.get("/api/v1/audit?until=2024-05-01T12:00:00Z", headers=admin)).is_success
+
+
+async def test_a_body_that_is_not_utf8_is_refused_in_words(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    answer = await client.put(
+        "/api/v1/titles/Firefox/order",
+        content=b"\xff\xfe[",
+        headers={**admin, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["errors"][0]["code"] == "body_unreadable"
+
+
+async def test_405_names_every_method_of_the_path(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    answer = await client.request("OPTIONS", "/api/v1/titles/Firefox/versions/1.0", headers=admin)
+    assert answer.status_code == 405
+    assert set(answer.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE"}
+    answer = await client.request("PATCH", "/api/v1/titles", headers=admin)
+    assert set(answer.headers["allow"].split(", ")) == {"GET", "POST"}
+
+
+def test_the_document_says_what_a_client_must_send() -> None:
+    document = create_app(Settings(data_dir=Path("unused"))).openapi()
+    head = document["paths"]["/api/v1/uploads/{upload_id}"]["head"]
+    [tus] = [p for p in head["parameters"] if p["name"].lower() == "tus-resumable"]
+    assert tus["required"] is True
+    assert tus["schema"]["enum"] == ["1.0.0"]
+    put = document["paths"]["/api/v1/packages/{filename}"]["put"]
+    assert all(p["name"].lower() != "content-length" for p in put.get("parameters", []))
+    assert {"400", "408", "413"} <= set(put["responses"])
+    [version] = [
+        p
+        for p in document["paths"]["/api/v1/titles/{title_id}/versions/{version}"]["get"][
+            "parameters"
+        ]
+        if p["name"] == "version"
+    ]
+    assert re.fullmatch(version["schema"]["pattern"], "1.2.3")
+    assert not re.fullmatch(version["schema"]["pattern"], "1/2")

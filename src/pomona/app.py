@@ -19,7 +19,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.types import Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from pomona import __version__
+from pomona import __version__, docs_http
 from pomona.accounts import routes as accounts_routes
 from pomona.accounts.service import first_run_hint
 from pomona.audit import routes as audit_routes
@@ -118,8 +118,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
+        docs_url=None,  # docs_http serves the pages, with their assets, offline
+        redoc_url=None,
     )
     install_error_handlers(app)
+    docs_http.install(app)
     # Inside the application rather than the server, so that uvicorn and granian read the
     # headers alike; the Jamf feed, answered before it, does not need the client's address.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
@@ -237,7 +240,17 @@ def _complete_operations(schema: dict[str, Any], download: list[dict[str, list[s
             if operation_id is not None and seen[operation_id] > 1:
                 base = re.sub(rf"_({'|'.join(_METHODS)})$", "", operation_id)
                 operation["operationId"] = f"{base}_{method}"
+            for parameter in operation.get("parameters", []):
+                _complete_parameter(parameter)
             responses = operation.get("responses", {})
+            if "requestBody" in operation:
+                # Any body may be unreadable (400), and the request budget (budget_http)
+                # refuses bodies too large or too slow.
+                for status in (400, 408, 413):
+                    responses.setdefault(
+                        str(status),
+                        {"description": ERROR_DESCRIPTIONS[status], "content": _json(errors_ref)},
+                    )
             for answer in responses.values():
                 body = answer.get("content", {}).get("application/json", {})
                 if body.get("schema", {}).get("$ref") == validation_ref:
@@ -250,3 +263,23 @@ def _complete_operations(schema: dict[str, Any], download: list[dict[str, list[s
                     "WWW-Authenticate",
                     {"description": "How to authenticate", "schema": {"type": "string"}},
                 )
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": dict(schema)}}
+
+
+def _complete_parameter(parameter: dict[str, Any]) -> None:
+    schema = parameter.get("schema", {})
+    # A parameter in a URL or a header is absent or a string, never null: FastAPI's
+    # ``str | None`` says ``anyOf: [string, null]``, which fuzzers read as "null is a value".
+    alternatives = schema.get("anyOf", [])
+    if {"type": "null"} in alternatives:
+        others = [a for a in alternatives if a != {"type": "null"}]
+        del schema["anyOf"]
+        schema.update(others[0] if len(others) == 1 else {"anyOf": others})
+    # Optional to FastAPI (so that its absence gets the protocol's own refusal) but required by
+    # the protocol: the document says what a client must send.
+    if schema.pop("x-required", False):
+        parameter["required"] = True
+        schema.pop("default", None)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, get_args, get_origin
 
 import anyio
 from fastapi import Request, Response
@@ -27,7 +27,7 @@ from starlette.types import Message, Receive
 
 from pomona.auth.deps import is_gate
 from pomona.deps import settings as settings_of
-from pomona.errors import BadRequest, DomainError, TooLarge, TooSlow
+from pomona.errors import BadRequest, DomainError, Invalid, Problem, TooLarge, TooSlow
 from pomona.errors_http import WithHeaders
 from pomona.settings import Settings
 
@@ -145,6 +145,65 @@ def _gates(dependant: Dependant) -> Iterator[Callable[[Request], Awaitable[Any]]
             yield sub.call
 
 
+@dataclass(frozen=True, slots=True)
+class QueryShape:
+    """The query parameters a route reads, and those of them that take one value. FastAPI
+    ignores a parameter it does not know (a misspelt ``?namepsace=`` filters nothing) and keeps
+    the last of several (``?page=1&page=2``); the document says neither, so both are refused."""
+
+    known: frozenset[str]
+    single: frozenset[str]
+
+    @classmethod
+    def of(cls, dependant: Dependant) -> QueryShape:
+        fields = list(_query_fields(dependant))
+        return cls(
+            frozenset(f.alias for f in fields),
+            frozenset(f.alias for f in fields if not _many(f.field_info.annotation)),
+        )
+
+    def check(self, request: Request) -> None:
+        if not request.url.query:
+            return
+        problems: list[Problem] = []
+        for name in dict.fromkeys(request.query_params.keys()):
+            if name not in self.known:
+                expected = ", ".join(sorted(self.known)) or "none"
+                problems.append(
+                    Problem(
+                        f"/{name}",
+                        f"'{name}' is not a parameter of this operation (it takes: {expected})",
+                        "query",
+                        "query_unknown",
+                    )
+                )
+            elif name in self.single and (count := len(request.query_params.getlist(name))) > 1:
+                problems.append(
+                    Problem(
+                        f"/{name}",
+                        f"give '{name}' once, not {count} times",
+                        "query",
+                        "query_repeated",
+                    )
+                )
+        if problems:
+            raise Invalid(problems)
+
+
+def _query_fields(dependant: Dependant) -> Iterator[Any]:
+    yield from dependant.query_params
+    for sub in dependant.dependencies:
+        yield from _query_fields(sub)
+
+
+def _many(annotation: Any) -> bool:
+    """Whether a parameter's type takes several values (``list[str]``, ``list[str] | None``)."""
+    origin = get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    return any(_many(arg) for arg in get_args(annotation)) if origin is not None else False
+
+
 class BudgetedRoute(APIRoute):
     """An API route that authenticates, and bounds its body, before FastAPI reads it."""
 
@@ -152,6 +211,7 @@ class BudgetedRoute(APIRoute):
         handle = super().get_route_handler()
         gates = tuple(dict.fromkeys(_gates(self.dependant)))
         kind = body_kind(self.endpoint)
+        query = QueryShape.of(self.dependant)
 
         async def budgeted(request: Request) -> Response:
             for gate in gates:
@@ -163,13 +223,20 @@ class BudgetedRoute(APIRoute):
                 raise _too_large(kind, limit, declared)
             timeout = settings.request_body_timeout_seconds
             body = BoundedBody(request.receive, kind, limit, timeout)
+            query.check(request)
             try:
                 return await handle(Request(request.scope, body))
             except HTTPException as exc:
                 # FastAPI turns any error raised while it reads a declared body into a bare
-                # 400 "error parsing the body"; the budget's own refusals are answered as such.
+                # 400 "error parsing the body": the budget's own refusals are answered as such,
+                # and anything else is said in words.
                 if isinstance(exc.__cause__, DomainError):
                     raise exc.__cause__ from None
+                if exc.status_code == 400 and exc.__cause__ is not None:
+                    raise BadRequest(
+                        f"the body could not be read ({exc.__cause__}); send UTF-8 JSON",
+                        code="body_unreadable",
+                    ) from None
                 raise
 
         return budgeted

@@ -3,7 +3,10 @@ show, and which characters no line of visible text holds (package names, version
 
 from __future__ import annotations
 
+import functools
+import sys
 import unicodedata
+from collections.abc import Callable
 
 
 def describe(char: str) -> str:
@@ -25,3 +28,38 @@ def invisible(char: str) -> str | None:
     if category in ("Cf", "Zl", "Zp"):
         return "is an invisible formatting character"
     return None
+
+
+@functools.cache
+def invisible_class() -> str:
+    """The characters ``invisible`` refuses, as the body of a regular expression's character
+    class (``\\u0000-\\u001f\\u007f-\\u009f...``), for documents that state the rule as a
+    pattern. Built once, on first use (it walks every code point), never at import."""
+    return _class(lambda char: invisible(char) is not None, sys.maxunicode)
+
+
+@functools.cache
+def space_class() -> str:
+    """The whitespace characters (``str.isspace``), as the body of a character class."""
+    return _class(str.isspace, 0x3000)  # U+3000 IDEOGRAPHIC SPACE is the last
+
+
+def _class(member: Callable[[str], bool], last: int) -> str:
+    ranges: list[tuple[int, int]] = []
+    for code in range(last + 1):
+        if not member(chr(code)):
+            continue
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+    return "".join(
+        _escape(first) if first == last else f"{_escape(first)}-{_escape(last)}"
+        for first, last in ranges
+    )
+
+
+def _escape(code: int) -> str:
+    # Escapes that every regular expression dialect reads (JSON Schema's is ECMA-262's), and the
+    # character itself beyond the basic plane, where the dialects' escapes differ.
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)

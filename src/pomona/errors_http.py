@@ -8,6 +8,7 @@ and nowhere else.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -109,11 +110,33 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             f"nothing at {request.url.path}; the Jamf feed is under /jamf/v1/ and the API is "
             "described at /docs"
         )
-    elif exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
-        message = not_allowed(request.method, exc.headers["Allow"])
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # The router names the methods of the first route it matched; a path served by several
+        # routes (GET and POST on /api/v1/titles) takes them all, as its document lists them.
+        headers["Allow"] = allowed_methods(request.app, request.url.path) or headers.get(
+            "Allow", ""
+        )
+        message = not_allowed(request.method, headers["Allow"])
     error = error_of(exc.status_code, message)
     body = errors_body(error)
-    return Response(body, exc.status_code, dict(exc.headers or {}), media_type="application/json")
+    return Response(body, exc.status_code, headers, media_type="application/json")
+
+
+def allowed_methods(app: FastAPI, path: str) -> str:
+    """The methods the OpenAPI document lists for the path template ``path`` matches."""
+    table = getattr(app.state, "allowed_methods", None)
+    if table is None:
+        table = []
+        for template, item in app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+            methods = [m.upper() for m in item if m in _METHODS]
+            table.append((re.compile(pattern), ", ".join(methods)))
+        app.state.allowed_methods = table
+    return next((methods for pattern, methods in table if pattern.fullmatch(path)), "")
+
+
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

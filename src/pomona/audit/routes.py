@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from pomona.audit.deps import Audit
 from pomona.auth.deps import require
@@ -37,6 +38,17 @@ class AuditListOut(BaseModel):
     perPage: int
 
 
+def _iso_8601(value: object) -> object:
+    """Pydantic reads a bare number as seconds since 1970; the document promises ISO-8601."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        raise ValueError("use ISO-8601, such as 2024-05-01T12:00:00Z")
+    return value
+
+
+_NUMBER = re.compile(r"[-+]?[0-9]*\.?[0-9]+(e[-+]?[0-9]+)?", re.I)
+Moment = Annotated[datetime, BeforeValidator(_iso_8601)]
+
+
 api = api_router(prefix="/api/v1/audit", tags=["audit"])
 
 
@@ -52,8 +64,8 @@ async def list_events(
     target: Annotated[
         str | None, Query(description="e.g. title:Firefox, or title:* for a prefix", max_length=255)
     ] = None,
-    since: Annotated[datetime | None, Query(description="ISO-8601, inclusive")] = None,
-    until: Annotated[datetime | None, Query(description="ISO-8601, inclusive")] = None,
+    since: Annotated[Moment | None, Query(description="ISO-8601, inclusive")] = None,
+    until: Annotated[Moment | None, Query(description="ISO-8601, inclusive")] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(alias="perPage", ge=1, le=10_000)] = 50,
 ) -> AuditListOut:

@@ -9,7 +9,7 @@ that names an existing one (a URL, a query) must already be exact.
 
 from __future__ import annotations
 
-from pomona.characters import describe, invisible
+from pomona.characters import describe, invisible, invisible_class, space_class
 from pomona.errors import Invalid, Location, Problem
 
 CODE = "version_invalid"
@@ -41,6 +41,14 @@ def refusal(version: str) -> str | None:
     if version != version.strip():
         return f"{surrounding_whitespace(version)}; remove it"
     return None
+
+
+def pattern() -> str:
+    """The rule as a regular expression, for documents (``/.`` and ``/..`` aside: clients
+    resolve those segments before they send a URL)."""
+    refused = f"/{invisible_class()}"
+    edge = f"[^{refused}{space_class()}]"
+    return f"^{edge}(?:[^{refused}]{{0,{MAX_LENGTH - 2}}}{edge})?$"
 
 
 def surrounding_whitespace(version: str) -> str:

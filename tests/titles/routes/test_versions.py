@@ -162,7 +162,7 @@ async def test_add_placed_next_to_an_unknown_version_is_404_in_the_query(
     assert await listed(client, admin) == ORIGINAL
 
 
-async def test_add_with_both_after_and_before_is_400(
+async def test_add_with_both_after_and_before_is_422(
     client: httpx.AsyncClient, admin: dict[str, str], title: dict[str, Any]
 ) -> None:
     response = await client.post(
@@ -172,7 +172,7 @@ async def test_add_with_both_after_and_before_is_400(
         headers=admin,
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "either" in response.json()["errors"][0]["message"]
 
 

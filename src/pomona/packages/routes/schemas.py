@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from pomona.errors_http import ErrorsOut, error_responses
 from pomona.packages.values import KEEP, PackageEdit, PackageInfo, Published
@@ -107,7 +107,12 @@ def _tag(value: str) -> str:
     return value
 
 
-Tag = Annotated[str, AfterValidator(_tag)]
+# The document states the rule as a pattern; the validator says it in words.
+Tag = Annotated[
+    str,
+    AfterValidator(_tag),
+    WithJsonSchema({"type": "string", "pattern": f"^{TAG_PATTERN.pattern}$"}),
+]
 
 
 class PackagePatch(BaseModel):

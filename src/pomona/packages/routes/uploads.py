@@ -14,7 +14,7 @@ from fastapi import Depends, Header, Path, Query, Request, Response
 from starlette.requests import ClientDisconnect
 
 from pomona.audit.deps import who
-from pomona.budget_http import PACKAGE, accepts, api_router
+from pomona.budget_http import PACKAGE, accepts, api_router, declared_length
 from pomona.deps import SettingsDep
 from pomona.errors import BadRequest, Invalid, PreconditionFailed, Problem, UnsupportedMedia
 from pomona.errors_http import WithHeaders
@@ -107,13 +107,12 @@ async def put_package(
             pattern="^[0-9a-fA-F]{64}$",
         ),
     ] = None,
-    content_length: Annotated[str | None, bytes_header("The package's size")] = None,
 ) -> PublishedOut:
     """Upload a package in one streamed request; visible once complete and verified."""
     result = await uploads.receive(
         filename,
         request_body(request),
-        length=None if content_length is None else byte_count(content_length, "Content-Length"),
+        length=declared_length(request),
         who=who(request, caller),
         replace=replace,
         sha256=sha256,
@@ -136,7 +135,15 @@ class TusVersionMissing(WithHeaders, PreconditionFailed):
 
 
 async def tus_version(
-    tus_resumable: Annotated[str | None, Header(description="Must be 1.0.0")] = None,
+    # Optional to FastAPI, so that its absence is tus's 412 rather than a validation error;
+    # required in the document, as the protocol makes it.
+    tus_resumable: Annotated[
+        str,
+        Header(
+            description=f"The tus version: {TUS_VERSION}",
+            json_schema_extra={"enum": [TUS_VERSION], "x-required": True},
+        ),
+    ] = "",
 ) -> None:
     if tus_resumable != TUS_VERSION:
         raise TusVersionMissing(
@@ -166,6 +173,9 @@ def parse_metadata(header: str) -> dict[str, str]:
                 code="upload_metadata_malformed",
             ) from None
     return values
+
+
+_CHECKSUM_PATTERN = "^(sha1 [A-Za-z0-9+/]{27}=|sha256 [A-Za-z0-9+/]{43}=|md5 [A-Za-z0-9+/]{22}==)$"
 
 
 def parse_checksum(header: str) -> tuple[str, bytes]:
@@ -321,9 +331,13 @@ async def tus_patch(
     caller: Writer,
     upload_offset: Annotated[str, bytes_header("Where this piece starts")],
     content_type: Annotated[str, Header()] = "",
-    content_length: Annotated[str | None, bytes_header("This piece's size")] = None,
     upload_checksum: Annotated[
-        str | None, Header(description="`<sha1|sha256|md5> <base64 digest>` of this piece")
+        str | None,
+        Header(
+            description="`<sha1|sha256|md5> <base64 digest>` of this piece",
+            # Each algorithm's digest in base64: 20, 32 and 16 bytes.
+            json_schema_extra={"pattern": _CHECKSUM_PATTERN},
+        ),
     ] = None,
 ) -> Response:
     """Append bytes at Upload-Offset; the package is published when the last byte arrives."""
@@ -343,7 +357,7 @@ async def tus_patch(
         who=who(request, caller),
         caller=caller,
         checksum=checksum,
-        length=None if content_length is None else byte_count(content_length, "Content-Length"),
+        length=declared_length(request),
     )
     return Response(status_code=204, headers=state_headers(state))
 

@@ -14,13 +14,20 @@ from pomona.errors_http import ProblemOut
 from pomona.titles.namespaces import SLUG_MAX
 from pomona.titles.schemas import ID_PATTERN, SoftwareTitle
 from pomona.titles.values import WriteResult
+from pomona.titles.version_strings import pattern as version_pattern
 from pomona.titles.version_strings import require_version
 
 TitleIdParam = Annotated[str, Path(description="The title's id", pattern=ID_PATTERN)]
 
 
 async def _version(
-    version: Annotated[str, Path(description="A version string of the title, URL-encoded")],
+    version: Annotated[
+        str,
+        Path(
+            description="A version string of the title, URL-encoded",
+            json_schema_extra=lambda schema: schema.update(pattern=version_pattern()),
+        ),
+    ],
 ) -> str:
     # The definitions' own rule, so a refusal names the character (code version_invalid);
     # async, as a plain function would cost a trip to a worker thread on every request.
@@ -126,8 +133,13 @@ UPLOAD_BODY = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                        "file": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "minItems": 1,
+                        }
                     },
+                    "required": ["file"],
                 }
             },
         },
