@@ -109,12 +109,18 @@ async def test_document_is_stable(app: FastAPI) -> None:
 # -- errors are documented -----------------------------------------------------------------------
 
 
+# Answered by the HTTP server itself, with no body, before Pomona sees the request.
+SERVERS_OWN = {"414", "431"}
+
+
 async def test_every_error_answer_is_errors_out(document: dict[str, Any]) -> None:
     assert document["components"]["schemas"]["ErrorsOut"]["required"] == ["errors"]
     assert "HTTPValidationError" not in document["components"]["schemas"]
     for path, method, operation in operations(document):
         for status, response in operation["responses"].items():
-            if status.startswith(("4", "5")):
+            if status in SERVERS_OWN:
+                assert "content" not in response, f"{method.upper()} {path} {status}"
+            elif status.startswith(("4", "5")):
                 schema = json_schema(response)
                 assert schema == {"$ref": ERRORS_OUT}, f"{method.upper()} {path} {status}"
                 assert response.get("description"), f"{method.upper()} {path} {status}"

@@ -4,7 +4,7 @@ show, and which characters no line of visible text holds (package names, version
 from __future__ import annotations
 
 import functools
-import sys
+import re
 import unicodedata
 from collections.abc import Callable
 
@@ -34,8 +34,13 @@ def invisible(char: str) -> str | None:
 def invisible_class() -> str:
     """The characters ``invisible`` refuses, as the body of a regular expression's character
     class (``\\u0000-\\u001f\\u007f-\\u009f...``), for documents that state the rule as a
-    pattern. Built once, on first use (it walks every code point), never at import."""
-    return _class(lambda char: invisible(char) is not None, sys.maxunicode)
+    pattern. The basic plane only, and no surrogates: no URL or UTF-8 text carries a lone
+    surrogate, and fuzzers and ECMA-262 engines read the plane's escapes alike (the few invisible
+    characters beyond it are still refused, by the rule itself). Built once, on first use."""
+    return _class(lambda char: invisible(char) is not None and not _SURROGATE.match(char), 0xFFFF)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @functools.cache
@@ -60,6 +65,5 @@ def _class(member: Callable[[str], bool], last: int) -> str:
 
 
 def _escape(code: int) -> str:
-    # Escapes that every regular expression dialect reads (JSON Schema's is ECMA-262's), and the
-    # character itself beyond the basic plane, where the dialects' escapes differ.
-    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+    # An escape every regular expression dialect reads alike (JSON Schema's is ECMA-262's).
+    return f"\\u{code:04x}"

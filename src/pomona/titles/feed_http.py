@@ -258,6 +258,14 @@ _NAMESPACE = {
 }
 
 
+# The HTTP server (granian, uvicorn) answers these itself, with no body, before Pomona sees the
+# request: a URL naming more titles than it reads.
+_URL_TOO_LONG = {
+    "414": {"description": "The URL is longer than the HTTP server reads; ask for fewer ids"},
+    "431": {"description": "The request line and headers are longer than the HTTP server reads"},
+}
+
+
 def openapi_paths(*, preview: bool) -> Iterator[tuple[str, dict[str, Any]]]:
     """The feed's path items for the OpenAPI document, from ``DOCS``: the main feed's, then
     each path again under a namespace's slug."""
@@ -282,6 +290,8 @@ def openapi_paths(*, preview: bool) -> Iterator[tuple[str, dict[str, Any]]]:
             for status in statuses:
                 described = ERROR_DESCRIPTIONS[status]
                 responses[str(status)] = {"description": described, "content": errors}
+            if parameter is not None or namespaced:
+                responses.update(_URL_TOO_LONG)
             item: dict[str, Any] = {}
             for method in ("get", "head"):
                 operation: dict[str, Any] = {
