@@ -39,6 +39,7 @@ from pomona.tasks import build_queue
 from pomona.titles import routes as titles_routes
 from pomona.titles.feed import FeedCache
 from pomona.titles.feed_http import FeedHandler, openapi_paths
+from pomona.titles.publishing import start_publishing
 from pomona.titles.schemas import Patch, SoftwareTitle
 
 DESCRIPTION = """
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             flushing = asyncio.create_task(metrics().flushing())
         if settings.queue_embedded_workers:
             tasks.queue.start(settings.queue_embedded_workers)
+        publishing = await start_publishing(settings, feed)  # None: no static feed set
         # What is built by now lives as long as the process: keep it out of the cyclic garbage
         # collector's full passes, which stop every thread, the Jamf feed's included. Measured
         # during a 500-title restore: passes over ~200,000 objects paused the feed 100-150 ms;
@@ -103,6 +105,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             gc.unfreeze()  # an application built again in this process (tests) starts afresh
+            if publishing is not None:
+                publishing.cancel()
+                with suppress(asyncio.CancelledError):
+                    await publishing
             if settings.metrics_enabled:
                 flushing.cancel()
                 with suppress(asyncio.CancelledError):

@@ -143,6 +143,20 @@ class Settings(BaseSettings, DirectorySettings):
             "`s3_*` credentials and endpoint). Empty: `<data_dir>/backups`."
         ),
     )
+    static_feed_dir: Path | None = Field(
+        None,
+        description=(
+            "Publish the Jamf feed of every namespace as static files in this directory on "
+            "every change, for nginx or a CDN to serve. Unset: not published to a directory."
+        ),
+    )
+    static_feed_url: str = Field(
+        "",
+        description=(
+            "Publish the Jamf feed to `s3://bucket/prefix` (with the `s3_*` credentials and "
+            "endpoint) on every change. Empty: not published to S3."
+        ),
+    )
     metrics_enabled: bool = Field(
         True, description="Count requests and jobs and serve them at `/metrics` (Prometheus)."
     )

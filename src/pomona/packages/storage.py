@@ -38,16 +38,21 @@ def build_storage(settings: Settings) -> Storage:
     if settings.package_storage == "s3":
         if not settings.s3_bucket:
             raise ValueError("package_storage is s3 but s3_bucket is not set")
-        secret = settings.s3_secret_access_key
-        return S3Storage(
-            settings.s3_bucket,
-            prefix=settings.s3_prefix,
-            endpoint_url=settings.s3_endpoint_url,
-            region=settings.s3_region,
-            access_key_id=settings.s3_access_key_id,
-            secret_access_key=secret.get_secret_value() if secret else None,
-        )
+        return s3_storage(settings, settings.s3_bucket, settings.s3_prefix)
     return LocalStorage(settings.resolved_package_dir)
+
+
+def s3_storage(settings: Settings, bucket: str, prefix: str = "") -> S3Storage:
+    """A bucket reached with the package store's S3 credentials, endpoint and region."""
+    secret = settings.s3_secret_access_key
+    return S3Storage(
+        bucket,
+        prefix=prefix,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)

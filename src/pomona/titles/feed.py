@@ -126,6 +126,14 @@ def _empty_feed() -> _Feed:
     return _Feed({}, Rendered(b"[]\n", None), Rendered(b"[]\n", None))
 
 
+@dataclass(frozen=True, slots=True)
+class Published:
+    """The Jamf feed at one generation: by namespace, ``/software`` and each ``/patch/{id}``."""
+
+    generation: int
+    feeds: dict[str, tuple[Rendered, dict[str, Rendered]]]
+
+
 # Each namespace's decoration, None where it shows ids as they are.
 Decorations = dict[str, Decoration | None]
 
@@ -217,6 +225,21 @@ class FeedCache:
         rendered = Rendered(_array(v.summary for v in views), self._newest(entries))
         self._keep(key, rendered)
         return rendered
+
+    async def published(self) -> Published:
+        """The Jamf feed of every namespace as last rendered (checked first, as a request
+        would): what static publication writes, so it never renders a second way."""
+        await self._fresh(wait=True)
+        return Published(
+            self._generation,
+            {
+                namespace: (
+                    feed.software,
+                    {i: e.live.patch for i, e in feed.entries.items() if e.live is not None},
+                )
+                for namespace, feed in self._feeds.items()
+            },
+        )
 
     def _keep(self, key: tuple[str, tuple[str, ...], bool], rendered: Rendered) -> None:
         size = _kept_size(key, rendered)
