@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from pomona.accounts.oidc_settings import OidcSettings
 
 if TYPE_CHECKING:
     from pomona.settings import Settings
@@ -73,8 +75,9 @@ def role_specs(groups: frozenset[str], mapping: Mapping[str, Sequence[str]]) -> 
     )
 
 
-class DirectorySettings(BaseModel):
-    """The settings of directory sign-in: LDAP, and the table from groups to roles.
+class DirectorySettings(OidcSettings):
+    """The settings of directory sign-in: LDAP, OpenID Connect (``oidc_*``, inherited), and
+    the table from groups to roles.
 
     Part of :class:`pomona.settings.Settings` (which inherits them, so they are read like every
     other setting, ``POMONA_LDAP_URL`` and so on); documented in ``docs/configuration.md``.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pomona.accounts.directory import Directory, build_directory
 from pomona.accounts.lockout import Lockout
@@ -15,6 +16,9 @@ from pomona.auth.service import TokenService
 from pomona.db import Database
 from pomona.settings import Settings
 
+if TYPE_CHECKING:
+    from pomona.accounts.oidc import OidcClient
+
 BOOTSTRAP = "pomona users create NAME --admin"
 
 
@@ -26,6 +30,7 @@ class Accounts:
     second_factor: SecondFactor
     tokens: PersonalTokens
     directory: Directory | None
+    oidc: OidcClient | None  # OpenID Connect sign-in, when oidc_issuer is set
 
     @classmethod
     def build(
@@ -42,7 +47,17 @@ class Accounts:
             second_factor=SecondFactor(db),
             tokens=PersonalTokens(db, people),
             directory=directory,
+            oidc=_oidc(settings),
         )
+
+
+def _oidc(settings: Settings) -> OidcClient | None:
+    if not settings.oidc_issuer:
+        return None
+    # Imported here: authlib, joserfc and the HTTP client are needed only where it is configured.
+    from pomona.accounts.oidc import OidcClient
+
+    return OidcClient(settings)
 
 
 async def first_run_hint(people: AccountService, tokens: TokenService) -> str | None:

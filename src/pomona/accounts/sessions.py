@@ -93,7 +93,10 @@ class SessionService:
             await self._end(row.pk)
             return None
         recheck = timedelta(seconds=self.settings.session_recheck_seconds)
-        if account.source != "local" and now - row.checked_at >= recheck:
+        # An OpenID Connect provider cannot be asked about a person who is not there to sign
+        # in: their grants follow their groups at each sign-in, and the session lasts at most
+        # session_max_hours. LDAP people are asked again every session_recheck_seconds.
+        if account.source == "ldap" and now - row.checked_at >= recheck:
             if not await self._recheck(account):
                 await self._end(row.pk)
                 return None

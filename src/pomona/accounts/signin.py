@@ -22,7 +22,7 @@ from pomona.accounts.sessions import SessionService
 from pomona.accounts.values import NewSession
 from pomona.audit.service import Who, record
 from pomona.db import Database, utcnow
-from pomona.errors import Forbidden, Unauthenticated
+from pomona.errors import Conflict, Forbidden, Unauthenticated
 from pomona.settings import Settings
 
 
@@ -80,6 +80,14 @@ class SignIn:
             await self._failed(name)
         return await self._open(name, attempt, account, person, new_hash)
 
+    async def provider(
+        self, person: DirectoryPerson, client: str | None, user_agent: str | None
+    ) -> NewSession:
+        """A session for a person an OpenID Connect provider vouched for. The provider did the
+        authentication (and its own second factor), so no password, lockout or TOTP here."""
+        attempt = Attempt(person.username, "", None, client, user_agent)
+        return await self._open(person.username, attempt, None, person, None, code_check=False)
+
     async def _failed(self, name: str) -> None:
         until = await self.lockout.failed(name)
         if until is not None:
@@ -93,6 +101,8 @@ class SignIn:
         account: Account | None,
         person: DirectoryPerson | None,
         new_hash: str | None,
+        *,
+        code_check: bool = True,
     ) -> NewSession:
         if person is not None:
             # Committed on its own: a person whose groups no longer give a role loses the
@@ -105,7 +115,7 @@ class SignIn:
             if row is None:  # deleted between the password check and now
                 raise _refused()
             self._admissible(row)
-            wrong = await self._second_factor(session, row.pk, attempt.code)
+            wrong = code_check and await self._second_factor(session, row.pk, attempt.code)
             if not wrong:
                 if not await session.scalar(
                     select(AccountGrant.pk).where(AccountGrant.account_pk == row.pk).limit(1)
@@ -169,6 +179,15 @@ class SignIn:
             await session.flush()
             who = Who(person.username, None, None, via=person.source)
             await record(session, who, "user.create", f"user:{person.username}", person.source)
+        elif person.source == "oidc" and account.source != "oidc":
+            # A claim such as preferred_username is whatever the provider lets be set there:
+            # it must not take over an account of another source (a local admin's, say).
+            raise Conflict(
+                f"the username {person.username!r} belongs to a {account.source} account here, "
+                "not one created by OpenID Connect sign-in; an admin can delete or rename it",
+                "/username",
+                code="oidc_name_taken",
+            )
         else:
             account.display_name = person.display_name or account.display_name
             account.email = person.email

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pomona.accounts.routes import me, session, users
+from pomona.accounts.routes import me, oidc, session, users
 
 # ``me`` first: its paths would otherwise be read as a user named "me".
-ROUTERS = (session.api, me.api, users.api)
+ROUTERS = (session.api, oidc.api, me.api, users.api)

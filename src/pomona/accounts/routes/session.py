@@ -19,6 +19,7 @@ from pomona.budget_http import api_router
 from pomona.deps import SettingsDep
 from pomona.errors import Conflict
 from pomona.errors_http import error_responses
+from pomona.settings import Settings
 
 api = api_router(prefix="/api/v1/session", tags=["accounts"])
 
@@ -29,6 +30,26 @@ def _loopback(request: Request) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
+
+
+def secure(request: Request) -> bool:
+    """Whether a cookie set in answer to ``request`` is ``Secure``."""
+    return not (request.url.scheme == "http" and _loopback(request))
+
+
+def set_session_cookie(
+    response: Response, request: Request, settings: Settings, secret: str
+) -> None:
+    """The session cookie, the same for every way of signing in."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=int(settings.session_max_hours * 3600),
+        path="/",
+        secure=secure(request),
+        httponly=True,
+        samesite="lax",
+    )
 
 
 async def _whoami(accounts: AccountsDep, caller: Principal, csrf: str | None) -> WhoAmIOut:
@@ -64,15 +85,7 @@ async def sign_in(
             request.headers.get("user-agent"),
         )
     )
-    response.set_cookie(
-        SESSION_COOKIE,
-        opened.secret,
-        max_age=int(settings.session_max_hours * 3600),
-        path="/",
-        secure=not (request.url.scheme == "http" and _loopback(request)),
-        httponly=True,
-        samesite="lax",
-    )
+    set_session_cookie(response, request, settings, opened.secret)
     caller = await accounts.sessions.resolve(opened.secret)
     assert caller is not None, "a session just opened resolves"
     return await _whoami(accounts, caller.principal, opened.csrf_token)
@@ -94,6 +107,13 @@ async def whoami(request: Request, accounts: AccountsDep, caller: Caller) -> Who
 )
 async def sign_out(request: Request, accounts: AccountsDep, caller: Caller) -> Response:
     """Sign out: the session ends on the server and the cookie is cleared."""
+    return await end_session(request, accounts, caller, Response(status_code=HTTP_204_NO_CONTENT))
+
+
+async def end_session(
+    request: Request, accounts: AccountsDep, caller: Principal, answer: Response
+) -> Response:
+    """End the session that authenticated ``request`` and clear its cookie on ``answer``."""
     secret = request.cookies.get(SESSION_COOKIE)
     if request.scope.get(SESSION_ID) is None or secret is None:
         raise Conflict(
@@ -103,6 +123,5 @@ async def sign_out(request: Request, accounts: AccountsDep, caller: Caller) -> R
             code="no_session",
         )
     await accounts.sessions.sign_out(secret, who=who(request, caller))
-    answer = Response(status_code=HTTP_204_NO_CONTENT)
     answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return answer
