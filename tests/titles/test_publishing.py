@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -336,3 +337,55 @@ async def test_nginx_serving_the_tree_answers_as_pomona_does(tmp_path: Path) -> 
         finally:
             os.killpg(nginx.pid, signal.SIGTERM)
             nginx.wait(timeout=15)
+
+
+# -- pomona feed publish ---------------------------------------------------------------------------
+
+
+def pomona(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pomona", *args],
+        env={**os.environ, "POMONA_DATA_DIR": str(folder / "data"), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_pomona_feed_publish_writes_the_feed_now(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    async with running(settings) as (_, client, admin):
+        await fill(client, admin)
+        expected = await served(client.get)
+    root = tmp_path / "www"
+
+    done = await asyncio.to_thread(
+        pomona, tmp_path, "feed", "publish", POMONA_STATIC_FEED_DIR=str(root)
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"published the feed to {root}: 5 files written, 0 unchanged, 0 removed\n"
+    assert directory(root) == expected
+
+    again = await asyncio.to_thread(
+        pomona, tmp_path, "feed", "publish", POMONA_STATIC_FEED_DIR=str(root)
+    )
+    assert again.stdout.endswith(": 0 files written, 5 unchanged, 0 removed\n"), again.stderr
+
+
+def test_pomona_feed_publish_says_what_to_set(tmp_path: Path) -> None:
+    unset = pomona(tmp_path, "feed", "publish")
+    assert unset.returncode == 2
+    assert "set static_feed_dir (a directory) or static_feed_url" in " ".join(unset.stderr.split())
+
+    both = pomona(
+        tmp_path,
+        "feed",
+        "publish",
+        POMONA_STATIC_FEED_DIR=str(tmp_path / "www"),
+        POMONA_STATIC_FEED_URL="https://example.com/feed",
+    )
+    assert both.returncode == 1
+    said = " ".join(both.stderr.split())  # as wrapped for the terminal
+    assert "set static_feed_dir or static_feed_url, not both" in said
+    assert "write it as s3://bucket or s3://bucket/prefix" in said

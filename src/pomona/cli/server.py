@@ -37,6 +37,12 @@ token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_h
 app.add_typer(token_app, name="token")
 ldap_app = typer.Typer(help="Check sign-in through the LDAP directory.", no_args_is_help=True)
 app.add_typer(ldap_app, name="ldap")
+oidc_app = typer.Typer(
+    help="Check single sign-on with the OpenID Connect provider.", no_args_is_help=True
+)
+app.add_typer(oidc_app, name="oidc")
+feed_app = typer.Typer(help="Publish the Jamf feed as static files.", no_args_is_help=True)
+app.add_typer(feed_app, name="feed")
 
 err = Console(stderr=True)
 
@@ -308,6 +314,29 @@ def doctor(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
     run(_settings(config, data_dir=data_dir), config)
 
 
+@feed_app.command("publish")
+def feed_publish(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+    """Publish the Jamf feed of every namespace to static_feed_dir or static_feed_url now. The
+    server publishes on every change by itself; this is for a first fill or a target emptied."""
+    from pomona.titles.publishing import publish_now
+
+    settings = _settings(config, data_dir=data_dir)
+    if settings.static_feed_dir is None and not settings.static_feed_url:
+        err.print(
+            "[red]error:[/red] no static feed is set: set static_feed_dir (a directory) or "
+            "static_feed_url (s3://bucket/prefix)",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    done = _with_database(settings, lambda db: publish_now(settings, db))
+    assert done is not None  # a target is set
+    typer.echo(
+        f"published the feed to {done.where}: {done.written} files written, "
+        f"{done.unchanged} unchanged, {done.removed} removed"
+        + (" (a newer feed was already there)" if done.skipped else "")
+    )
+
+
 # At the end: the people commands use this module's helpers.
 from pomona.cli import users as _users  # noqa: E402
 
@@ -327,3 +356,11 @@ def ldap_test(
     from pomona.cli.ldap import report  # ldap3 is loaded only for this command
 
     raise typer.Exit(report(_settings(config), username, sys.stdin if password_stdin else None))
+
+
+@oidc_app.command("test")
+def oidc_test(config: ConfigOption = None) -> None:
+    """Read the provider's discovery document and keys; show what sign-in will use."""
+    from pomona.cli.oidc import report
+
+    raise typer.Exit(report(_settings(config)))

@@ -27,7 +27,8 @@ from typing import Any, Protocol
 
 from anyio import to_thread
 
-from pomona.errors import Invalid, Problem
+from pomona.db import Database
+from pomona.errors import Invalid, Problem, Unavailable
 from pomona.packages.storage import LocalStorage, S3Storage, s3_storage
 from pomona.settings import Settings
 from pomona.titles.feed import FeedCache, Published
@@ -287,3 +288,20 @@ async def start_publishing(settings: Settings, feed: FeedCache) -> asyncio.Task[
     if target is None:
         return None
     return asyncio.create_task(FeedPublisher(feed, target).watch(settings.feed_refresh_seconds))
+
+
+async def publish_now(settings: Settings, db: Database) -> Publication | None:
+    """``pomona feed publish``: the feed as the database holds it now, to the target the
+    settings name; None when they name none."""
+    target = await to_thread.run_sync(static_target, settings)
+    if target is None:
+        return None
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return await FeedPublisher(FeedCache(db, refresh_seconds=0), target).publish()
+    except (OSError, BotoCoreError, ClientError) as exc:
+        setting = "/static_feed_url" if settings.static_feed_url else "/static_feed_dir"
+        raise Unavailable(
+            f"cannot publish the feed to {target.where}: {exc}", setting, code="static_feed_failed"
+        ) from exc
