@@ -142,6 +142,11 @@ class OidcClient:
                 self._read_at = time.monotonic()
             return self._metadata
 
+    @property
+    def key_count(self) -> int:
+        """How many signing keys were read from ``jwks_uri`` (0 before the first read)."""
+        return len(self._keys.keys) if self._keys is not None else 0
+
     async def end_session_url(self) -> str | None:
         """Where to send the browser to end the provider's own session, when it says."""
         url = (await self.metadata()).get("end_session_endpoint")

@@ -33,6 +33,7 @@ SERVER_COMMANDS = {
     "users": "Create, list, show, disable and delete people.",
     "roles": "List the roles and what each allows.",
     "ldap": "Check sign-in through the LDAP directory.",
+    "oidc": "Check single sign-on with the OpenID Connect provider.",
     "doctor": "Check settings, database, storage, queue, clock and TLS; say what to fix.",
     "feed": "Publish the Jamf feed as static files now.",
 }

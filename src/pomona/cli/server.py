@@ -37,6 +37,10 @@ token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_h
 app.add_typer(token_app, name="token")
 ldap_app = typer.Typer(help="Check sign-in through the LDAP directory.", no_args_is_help=True)
 app.add_typer(ldap_app, name="ldap")
+oidc_app = typer.Typer(
+    help="Check single sign-on with the OpenID Connect provider.", no_args_is_help=True
+)
+app.add_typer(oidc_app, name="oidc")
 feed_app = typer.Typer(help="Publish the Jamf feed as static files.", no_args_is_help=True)
 app.add_typer(feed_app, name="feed")
 
@@ -352,3 +356,11 @@ def ldap_test(
     from pomona.cli.ldap import report  # ldap3 is loaded only for this command
 
     raise typer.Exit(report(_settings(config), username, sys.stdin if password_stdin else None))
+
+
+@oidc_app.command("test")
+def oidc_test(config: ConfigOption = None) -> None:
+    """Read the provider's discovery document and keys; show what sign-in will use."""
+    from pomona.cli.oidc import report
+
+    raise typer.Exit(report(_settings(config)))
