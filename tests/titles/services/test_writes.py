@@ -459,7 +459,7 @@ def version_cases() -> Iterator[Case]:
         "add-version:after-and-before",
         ADD_VERSION,
         encode(new_version()),
-        400,
+        422,
         ["/after"],
         params={"after": "2.0.1", "before": "2.1.0"},
         location="query",
