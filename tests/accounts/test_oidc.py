@@ -166,3 +166,16 @@ async def test_without_an_issuer_the_routes_say_so(tmp_path: Path) -> None:
             answer = await c.get("/api/v1/session/oidc/login")
     assert answer.status_code == 404
     assert answer.json()["errors"][0]["code"] == "oidc_not_configured"
+
+
+async def test_a_tampered_flow_cookie_is_refused(
+    client: httpx.AsyncClient, browser: httpx.AsyncClient
+) -> None:
+    back = await provider_answer(client, browser, "alice")
+    flow = client.cookies["pomona_oidc"]
+    body, _, signature = flow.partition(".")
+    client.cookies.clear()
+    client.cookies.set("pomona_oidc", f"{body}x.{signature}", path="/api/v1/session/oidc")
+    answer = await client.get(back)
+    assert answer.status_code == 401
+    assert answer.json()["errors"][0]["code"] == "oidc_flow_missing"
