@@ -22,7 +22,9 @@ from bench.procs import Missing, need
 from fastapi import FastAPI
 
 from pomona.app import create_app
+from pomona.db import Database
 from pomona.settings import Settings
+from pomona.titles.feed import FeedCache
 from pomona.titles.publishing import DirectoryTarget, FeedFile, FeedPublisher
 from tests.conftest import Server, fixture_text, free_port, make_token, serving, unavailable
 from tests.packages.conftest import CREDENTIALS, new_bucket
@@ -74,8 +76,13 @@ async def served(get: Callable[[str], Awaitable[httpx.Response]]) -> dict[str, b
 
 
 def directory(root: Path) -> dict[str, bytes]:
-    feed = root / "jamf"
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in feed.rglob("*") if p.is_file()}
+    tree: dict[str, bytes] = {}
+    for path in (root / "jamf").rglob("*"):
+        try:
+            tree[path.relative_to(root).as_posix()] = path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
+            continue  # a folder, or a file removed by the publisher since the listing
+    return tree
 
 
 async def settled(
@@ -154,13 +161,14 @@ async def test_a_change_publishes_to_s3_with_the_feeds_content_type_and_etag(
     )
 
     def bucket_tree() -> dict[str, bytes]:
-        listed = s3.list_objects_v2(Bucket=bucket, Prefix="feeds/jamf/").get("Contents", [])
-        return {
-            item["Key"].removeprefix("feeds/"): s3.get_object(Bucket=bucket, Key=item["Key"])[
-                "Body"
-            ].read()
-            for item in listed
-        }
+        tree: dict[str, bytes] = {}
+        for item in s3.list_objects_v2(Bucket=bucket, Prefix="feeds/jamf/").get("Contents", []):
+            try:
+                found = s3.get_object(Bucket=bucket, Key=item["Key"])
+            except s3.exceptions.NoSuchKey:
+                continue  # removed by the publisher since the listing: read again later
+            tree[item["Key"].removeprefix("feeds/")] = found["Body"].read()
+        return tree
 
     async with running(settings) as (_, client, admin):
         await fill(client, admin)
@@ -229,6 +237,49 @@ async def test_a_crash_before_the_index_leaves_the_old_feed_whole(tmp_path: Path
         done = await FeedPublisher(app.state.feed, DirectoryTarget(root)).publish()
         assert directory(root) == await served(client.get)
         assert (done.written, done.removed) == (1, 1)  # the index; the patches were already there
+
+
+async def test_a_process_behind_never_replaces_a_newer_feed(tmp_path: Path) -> None:
+    root = tmp_path / "www"
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url=f"sqlite+aiosqlite:///{tmp_path / 'pomona.db'}"
+    )
+    async with running(settings) as (app, client, admin):
+        await fill(client, admin)
+        # Another process's feed: read once, then not again for an hour.
+        db = Database(settings.resolved_database_url)
+        behind = FeedCache(db, refresh_seconds=3600)
+        try:
+            await behind.published()
+            assert (await client.delete(f"{TITLES}/Zoom", headers=admin)).status_code == 204
+            await FeedPublisher(app.state.feed, DirectoryTarget(root)).publish()
+            newer = directory(root)
+            assert "jamf/v1/patch/Zoom" not in newer
+
+            done = await FeedPublisher(behind, DirectoryTarget(root)).publish()
+        finally:
+            await db.dispose()
+
+        assert done.skipped
+        assert directory(root) == newer == await served(client.get)
+
+
+async def test_a_file_changed_behind_the_publishers_back_is_written_again(tmp_path: Path) -> None:
+    root = tmp_path / "www"
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url=f"sqlite+aiosqlite:///{tmp_path / 'pomona.db'}"
+    )
+    async with running(settings) as (app, client, admin):
+        await fill(client, admin)
+        publisher = FeedPublisher(app.state.feed, DirectoryTarget(root))
+        await publisher.publish()
+        (root / "jamf/v1/patch/Firefox").write_bytes(b"{}")
+        (root / "jamf/v1/patch/Gone").write_bytes(b"{}")
+
+        done = await publisher.publish()
+
+        assert (done.written, done.unchanged, done.removed) == (1, 4, 1)
+        assert directory(root) == await served(client.get)
 
 
 # -- served by nginx, as the operations guide configures it ----------------------------------------

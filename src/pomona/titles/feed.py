@@ -226,6 +226,11 @@ class FeedCache:
         self._keep(key, rendered)
         return rendered
 
+    @property
+    def generation(self) -> int:
+        """The database's feed generation as last read; -1 before the first read."""
+        return self._generation
+
     async def published(self) -> Published:
         """The Jamf feed of every namespace as last rendered (checked first, as a request
         would): what static publication writes, so it never renders a second way."""

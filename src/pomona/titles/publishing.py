@@ -141,12 +141,20 @@ class DirectoryTarget:
     def __init__(self, root: Path) -> None:
         self.store = LocalStorage(root)
         self.where = str(self.store.root)
+        # key -> (size, mtime in ns, fingerprint): a file not touched since is not read again.
+        self._known: dict[str, tuple[int, int, str]] = {}
 
     def listing(self) -> dict[str, str]:
-        return {
-            info.key: self.fingerprint(b"".join(self.store.open_range(info.key)))
-            for info in self.store.list(FEED_ROOT + "/")
-        }
+        seen: dict[str, tuple[int, int, str]] = {}
+        for info in self.store.list(FEED_ROOT + "/"):
+            stat = (self.store.root / info.key).stat()
+            known = self._known.get(info.key)
+            if known is None or known[:2] != (stat.st_size, stat.st_mtime_ns):
+                body = b"".join(self.store.open_range(info.key))
+                known = (stat.st_size, stat.st_mtime_ns, self.fingerprint(body))
+            seen[info.key] = known
+        self._known = seen
+        return {key: known[2] for key, known in seen.items()}
 
     def fingerprint(self, body: bytes) -> str:
         return hashlib.sha256(body).hexdigest()
@@ -273,7 +281,8 @@ class FeedPublisher:
         pause = seconds
         while True:
             try:
-                if (await self.feed.published()).generation != self._done:
+                await self.feed.namespace(DEFAULT)  # brings the feed up to date, as a request does
+                if self.feed.generation != self._done:
                     await self.publish()
                 pause = seconds
             except Exception:  # any failure of the target: the loop must go on
