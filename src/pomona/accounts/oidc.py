@@ -33,7 +33,7 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from pomona.accounts import usernames
@@ -44,6 +44,7 @@ from pomona.settings import Settings
 
 _CACHE_SECONDS = 3600.0  # discovery document and keys; keys are read again on an unknown kid
 _LEEWAY = 60  # seconds of clock difference allowed on exp and iat
+_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,15 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _object(answer: httpx.Response) -> dict[str, Any] | None:
+    """The JSON object an answer holds; None for anything else (a page, a signed JWT)."""
+    try:
+        found = answer.json()
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def groups_of(claims: Mapping[str, Any], claim: str) -> frozenset[str]:
@@ -110,12 +120,9 @@ class OidcClient:
                 f"cannot reach the OpenID Connect provider at {url}: {exc}", code="oidc_unreachable"
             ) from None
 
-    async def _json(self, url: str) -> dict[str, Any]:
-        answer = await self._call("GET", url)
-        try:
-            found = answer.json() if answer.status_code == 200 else None
-        except ValueError:
-            found = None
+    async def _json(self, url: str, **kwargs: Any) -> dict[str, Any]:
+        answer = await self._call("GET", url, **kwargs)
+        found = _object(answer) if answer.status_code == 200 else None
         if not isinstance(found, dict):
             raise Unavailable(
                 f"the OpenID Connect provider answered {answer.status_code} without a JSON "
@@ -130,6 +137,12 @@ class OidcClient:
             stale = time.monotonic() - self._read_at > _CACHE_SECONDS
             if self._metadata is None or refresh or stale:
                 found = await self._json(f"{self.issuer}/.well-known/openid-configuration")
+                lacking = [k for k in _ENDPOINTS if not isinstance(found.get(k), str)]
+                if lacking:
+                    raise Unavailable(
+                        f"the discovery document lacks {', '.join(lacking)}",
+                        code="oidc_provider_error",
+                    )
                 if str(found.get("issuer", "")).rstrip("/") != self.issuer:
                     raise Unavailable(
                         f"the discovery document names the issuer {found.get('issuer')!r}, "
@@ -242,7 +255,7 @@ class OidcClient:
                 "code_verifier": verifier,
             },
         )
-        body = answer.json() if answer.headers.get("content-type", "").startswith("app") else {}
+        body = _object(answer) or {}
         if answer.status_code == 400 and body.get("error") == "invalid_grant":
             raise Unauthenticated(
                 "the provider refused the code (used already, expired, or not for this "
@@ -266,7 +279,7 @@ class OidcClient:
         try:
             try:
                 decoded = jwt.decode(token, self._keys or KeySet([]), algorithms=algorithms)
-            except ValueError:  # an unknown kid: the provider may have rotated its keys
+            except InvalidKeyIdError:  # an unknown kid: the provider may have rotated its keys
                 await self.metadata(refresh=True)
                 decoded = jwt.decode(token, self._keys or KeySet([]), algorithms=algorithms)
             claims = CodeIDToken(
@@ -289,13 +302,11 @@ class OidcClient:
         url = (await self.metadata()).get("userinfo_endpoint")
         if not isinstance(url, str) or not access_token:
             return {}
-        answer = await self._call("GET", url, headers={"Authorization": f"Bearer {access_token}"})
-        found = answer.json() if answer.status_code == 200 else None
+        found = await self._json(url, headers={"Authorization": f"Bearer {access_token}"})
         # OIDC Core 5.3.2: userinfo of another subject must not be used.
-        if not isinstance(found, dict) or found.get("sub") != claims.get("sub"):
+        if found.get("sub") != claims.get("sub"):
             raise Unavailable(
-                f"the provider's userinfo endpoint answered {answer.status_code} without this "
-                "person's claims",
+                "the provider's userinfo endpoint answered for another subject",
                 code="oidc_userinfo_failed",
             )
         return found
