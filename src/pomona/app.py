@@ -28,7 +28,7 @@ from pomona.db import Database
 from pomona.errors_http import ERROR_DESCRIPTIONS, ErrorsOut, install_error_handlers
 from pomona.http import ORJSONResponse
 from pomona.migrations import upgrade
-from pomona.ops import logs
+from pomona.ops import logs, memory
 from pomona.ops import routes as ops_routes
 from pomona.ops.metrics import metrics
 from pomona.ops.requests_http import Observe
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        memory.limit_arenas()  # before this process starts its threads (ops/memory.py)
         db = Database(settings.resolved_database_url, echo=settings.database_echo)
         if settings.migrate_on_start:
             await upgrade(db, settings=settings)
