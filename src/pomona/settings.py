@@ -8,10 +8,11 @@ need no other service: SQLite in the data directory, everything in one process.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -420,6 +421,15 @@ class Settings(BaseSettings, DirectorySettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("static_feed_url")
+    @classmethod
+    def _one_static_feed(cls, value: str, info: ValidationInfo) -> str:
+        if value and not re.fullmatch(r"s3://[^/]+(/.*)?", value):
+            raise ValueError(f"{value!r}: write it as s3://bucket or s3://bucket/prefix")
+        if value and info.data.get("static_feed_dir") is not None:
+            raise ValueError("set static_feed_dir or static_feed_url, not both")
+        return value
 
     @property
     def resolved_database_url(self) -> str:

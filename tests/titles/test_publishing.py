@@ -434,9 +434,12 @@ def test_pomona_feed_publish_says_what_to_set(tmp_path: Path) -> None:
         "feed",
         "publish",
         POMONA_STATIC_FEED_DIR=str(tmp_path / "www"),
-        POMONA_STATIC_FEED_URL="https://example.com/feed",
+        POMONA_STATIC_FEED_URL="s3://bucket/feed",
     )
-    assert both.returncode == 1
-    said = " ".join(both.stderr.split())  # as wrapped for the terminal
-    assert "set static_feed_dir or static_feed_url, not both" in said
-    assert "write it as s3://bucket or s3://bucket/prefix" in said
+    assert both.returncode == 2
+    assert "set static_feed_dir or static_feed_url, not both" in " ".join(both.stderr.split())
+
+    wrong = pomona(tmp_path, "feed", "publish", POMONA_STATIC_FEED_URL="https://example.com/feed")
+    assert wrong.returncode == 2
+    assert "write it as s3://bucket or s3://bucket/prefix" in " ".join(wrong.stderr.split())
+    assert not (tmp_path / "data").exists()  # refused before anything was made

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from anyio import to_thread
 
 from pomona.db import Database
-from pomona.errors import Invalid, Problem, Unavailable
+from pomona.errors import Unavailable
 from pomona.packages.storage import LocalStorage, S3Storage, s3_storage
 from pomona.settings import Settings
 from pomona.titles.feed import FeedCache, Published
@@ -139,10 +139,19 @@ class DirectoryTarget:
     """A directory: each file written to a temporary name, synced, then renamed into place."""
 
     def __init__(self, root: Path) -> None:
-        self.store = LocalStorage(root)
-        self.where = str(self.store.root)
+        self.root = root.resolve()
+        self.where = str(self.root)
+        self._store: LocalStorage | None = None
         # key -> (size, mtime in ns, fingerprint): a file not touched since is not read again.
         self._known: dict[str, tuple[int, int, str]] = {}
+
+    @property
+    def store(self) -> LocalStorage:
+        """Made on first use, in the publishing thread: a directory that cannot be made yet
+        (a mount not there) is a failure to retry, not one that stops the server."""
+        if self._store is None:
+            self._store = LocalStorage(self.root)
+        return self._store
 
     def listing(self) -> dict[str, str]:
         seen: dict[str, tuple[int, int, str]] = {}
@@ -239,22 +248,13 @@ class BucketTarget:
 
 
 def static_target(settings: Settings) -> Target | None:
-    """The target the settings name (``static_feed_dir`` or ``static_feed_url``), or None."""
-    url, folder = settings.static_feed_url, settings.static_feed_dir
-    problems: list[Problem] = []
-    if url and folder is not None:
-        message = "set static_feed_dir or static_feed_url, not both"
-        problems.append(Problem("/static_feed_url", message, code="static_feed_invalid"))
-    bucket, _, prefix = url.removeprefix("s3://").partition("/")
-    if url and (not url.startswith("s3://") or not bucket):
-        message = f"static_feed_url {url!r}: write it as s3://bucket or s3://bucket/prefix"
-        problems.append(Problem("/static_feed_url", message, code="static_feed_invalid"))
-    if problems:
-        raise Invalid(problems)
-    if url:
-        return BucketTarget(s3_storage(settings, bucket, prefix), url)
-    if folder is not None:
-        return DirectoryTarget(folder.expanduser())
+    """The target the settings name (``static_feed_dir`` or ``static_feed_url``, which the
+    settings keep to one), or None."""
+    if settings.static_feed_url:
+        bucket, _, prefix = settings.static_feed_url.removeprefix("s3://").partition("/")
+        return BucketTarget(s3_storage(settings, bucket, prefix), settings.static_feed_url)
+    if settings.static_feed_dir is not None:
+        return DirectoryTarget(settings.static_feed_dir.expanduser())
     return None
 
 
