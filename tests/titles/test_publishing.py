@@ -193,6 +193,31 @@ async def test_a_change_publishes_to_s3_with_the_feeds_content_type_and_etag(
         assert unchanged["LastModified"] == firefox["LastModified"]
 
 
+async def test_a_target_that_fails_is_logged_and_tried_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "mount"
+    blocker.write_bytes(b"")  # a file where the directory should be: nothing can be made under it
+    root = blocker / "www"
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'pomona.db'}",
+        static_feed_dir=root,
+        feed_refresh_seconds=0.05,
+    )
+    async with running(settings) as (_, client, admin):
+        await fill(client, admin)
+        assert (await client.get("/jamf/v1/software")).status_code == 200
+        for _ in range(100):
+            if "cannot publish" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+        assert f"feed: cannot publish to {root}; trying again" in caplog.text
+
+        blocker.unlink()  # the mount is back
+        await settled(client, lambda: directory(root))
+
+
 class CrashBeforeIndex(DirectoryTarget):
     """A publication that dies once the patches are written, before any index is."""
 
