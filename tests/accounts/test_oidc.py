@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from pomona.app import create_app
 from pomona.settings import Settings
-from tests.accounts.conftest import make_person
+from tests.accounts.conftest import accounts, make_person
 from tests.fixtures.oidc_provider import (
     POMONA,
     OidcProvider,
@@ -130,15 +130,16 @@ async def test_a_replayed_code_is_refused(
 
 
 async def test_a_person_whose_groups_map_to_nothing_gets_no_rights(
-    client: httpx.AsyncClient, browser: httpx.AsyncClient
+    app: FastAPI, client: httpx.AsyncClient, browser: httpx.AsyncClient
 ) -> None:
     answer = await client.get(await provider_answer(client, browser, "carol"))
     assert answer.status_code == 403
     assert answer.json()["errors"][0]["code"] == "no_role"
     assert "pomona_session" not in client.cookies
-    # Known now, with nothing granted.
-    users = await client.get("/api/v1/users/carol")
-    assert users.status_code == 401
+    # Known now (an admin sees who tried), with nothing granted.
+    carol = await accounts(app).people.get("carol")
+    assert carol.source == "oidc"
+    assert carol.roles == []
 
 
 async def test_a_group_overage_is_reported_not_read_as_no_group(
@@ -179,3 +180,21 @@ async def test_a_tampered_flow_cookie_is_refused(
     answer = await client.get(back)
     assert answer.status_code == 401
     assert answer.json()["errors"][0]["code"] == "oidc_flow_missing"
+
+
+async def test_grants_follow_the_groups_at_the_next_sign_in(
+    client: httpx.AsyncClient,
+    browser: httpx.AsyncClient,
+    oidc_provider: OidcProvider,  # noqa: F811
+) -> None:
+    oidc_provider.set_groups("dana", ["pomona-admins"])
+    assert (await client.get(await provider_answer(client, browser, "dana"))).status_code == 303
+    assert (await client.get("/api/v1/session")).json()["user"]["roles"] == ["admin"]
+
+    oidc_provider.set_groups("dana", ["mac-team"])
+    client.cookies.clear()
+    browser.cookies.clear()  # a fresh sign-in at the provider too
+    assert (await client.get(await provider_answer(client, browser, "dana"))).status_code == 303
+    me = (await client.get("/api/v1/session")).json()
+    assert me["user"]["roles"] == ["editor"]
+    assert "admin" not in me["scopes"]
