@@ -5,6 +5,7 @@ whole; and nginx serving the tree answers as Pomona does."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -216,6 +217,25 @@ async def test_a_target_that_fails_is_logged_and_tried_again(
 
         blocker.unlink()  # the mount is back
         await settled(client, lambda: directory(root))
+
+
+async def test_a_file_removed_by_hand_comes_back_without_a_change(tmp_path: Path) -> None:
+    root = tmp_path / "www"
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url=f"sqlite+aiosqlite:///{tmp_path / 'pomona.db'}"
+    )
+    async with running(settings) as (app, client, admin):
+        await fill(client, admin)
+        publisher = FeedPublisher(app.state.feed, DirectoryTarget(root), recheck_seconds=0.2)
+        watching = asyncio.create_task(publisher.watch(0.05))
+        try:
+            await settled(client, lambda: directory(root))
+            (root / "jamf/v1/patch/Zoom").unlink()
+            await settled(client, lambda: directory(root))
+        finally:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
 
 
 class CrashBeforeIndex(DirectoryTarget):

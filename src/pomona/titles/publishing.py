@@ -42,6 +42,9 @@ CACHE_CONTROL = "no-cache"  # as the feed itself answers
 # feed than the one published (several processes, one target) leaves the newer one in place.
 MARKER = ".pomona-feed-generation"
 RETRY_MAX = 60.0
+# Published again this often even when the feed did not change: what a process that lost a race
+# on S3 (which has no lock) left behind, or a file removed by hand, is put right within it.
+RECHECK_SECONDS = 60.0
 
 log = logging.getLogger("pomona.feed.publishing")
 
@@ -261,28 +264,36 @@ def static_target(settings: Settings) -> Target | None:
 class FeedPublisher:
     """Publishes this process's rendered feed to a target, once at a time."""
 
-    def __init__(self, feed: FeedCache, target: Target) -> None:
+    def __init__(
+        self, feed: FeedCache, target: Target, *, recheck_seconds: float = RECHECK_SECONDS
+    ) -> None:
         self.feed = feed
         self.target = target
+        self.recheck_seconds = recheck_seconds
         self._lock = asyncio.Lock()
         self._done = -1  # the generation this process last published
+        self._done_at = float("-inf")  # when, on the loop's clock
 
     async def publish(self) -> Publication:
         async with self._lock:
             published = await self.feed.published()
             done = await to_thread.run_sync(publish, self.target, published)
             self._done = published.generation
+            self._done_at = asyncio.get_running_loop().time()
             return done
 
     async def watch(self, seconds: float) -> None:
-        """Publish now, and again each time the feed's generation moves (checked every
-        ``seconds``, as requests check it). A target that fails is logged and tried again,
-        less often while it keeps failing; it never stops the server."""
+        """Publish now, again each time the feed's generation moves (checked every
+        ``seconds``, as requests check it), and every ``recheck_seconds`` regardless. A target
+        that fails is logged and tried again, less often while it keeps failing; it never stops
+        the server."""
         pause = seconds
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 await self.feed.namespace(DEFAULT)  # brings the feed up to date, as a request does
-                if self.feed.generation != self._done:
+                due = loop.time() - self._done_at >= self.recheck_seconds
+                if due or self.feed.generation != self._done:
                     await self.publish()
                 pause = seconds
             except Exception:  # any failure of the target: the loop must go on
