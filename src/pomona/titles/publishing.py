@@ -129,7 +129,8 @@ def publish(target: Target, published: Published) -> Publication:
         gone = sorted(key for key in listing if key not in wanted)
         for key in gone:
             target.delete(key)
-        target.mark(published.generation)
+        if there != published.generation:
+            target.mark(published.generation)
     done = Publication(target.where, published.generation, written, unchanged, len(gone))
     if written or gone:
         log.info(
