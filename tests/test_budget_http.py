@@ -274,3 +274,14 @@ def test_the_document_says_what_a_client_must_send() -> None:
     ]
     assert re.fullmatch(version["schema"]["pattern"], "1.2.3")
     assert not re.fullmatch(version["schema"]["pattern"], "1/2")
+
+
+async def test_a_redirect_back_from_a_provider_may_carry_parameters_of_its_own(
+    client: httpx.AsyncClient,
+) -> None:
+    # No provider is configured, so the callback is 404: but not a 422 for Google's extras.
+    extra = await client.get("/api/v1/session/oidc/callback?code=c&state=s&authuser=0&hd=x.org")
+    assert extra.status_code == 404, extra.text
+    twice = await client.get("/api/v1/session/oidc/callback?code=c&code=d")
+    assert twice.status_code == 422
+    assert twice.json()["errors"][0]["code"] == "query_repeated"

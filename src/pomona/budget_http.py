@@ -67,6 +67,17 @@ def accepts(kind: BodyKind) -> Callable[[Endpoint], Endpoint]:
     return declare
 
 
+_OPEN_QUERY: set[Callable[..., Any]] = set()
+
+
+def open_query(endpoint: Endpoint) -> Endpoint:
+    """Declares that a route's query may carry parameters it does not read: a redirect back
+    from another system (an identity provider adds what it likes: Google ``scope``,
+    ``authuser``, ``hd``). Repeated parameters are still refused."""
+    _OPEN_QUERY.add(endpoint)
+    return endpoint
+
+
 def body_kind(endpoint: Callable[..., Any]) -> BodyKind:
     return _DECLARED.get(endpoint, SMALL)
 
@@ -151,14 +162,14 @@ class QueryShape:
     ignores a parameter it does not know (a misspelt ``?namepsace=`` filters nothing) and keeps
     the last of several (``?page=1&page=2``); the document says neither, so both are refused."""
 
-    known: frozenset[str]
+    known: frozenset[str] | None  # None: any parameter may come (``open_query``)
     single: frozenset[str]
 
     @classmethod
-    def of(cls, dependant: Dependant) -> QueryShape:
+    def of(cls, dependant: Dependant, *, open_: bool = False) -> QueryShape:
         fields = list(_query_fields(dependant))
         return cls(
-            frozenset(f.alias for f in fields),
+            None if open_ else frozenset(f.alias for f in fields),
             frozenset(f.alias for f in fields if not _many(f.field_info.annotation)),
         )
 
@@ -167,7 +178,7 @@ class QueryShape:
             return
         problems: list[Problem] = []
         for name in dict.fromkeys(request.query_params.keys()):
-            if name not in self.known:
+            if self.known is not None and name not in self.known:
                 expected = ", ".join(sorted(self.known)) or "none"
                 problems.append(
                     Problem(
@@ -211,7 +222,7 @@ class BudgetedRoute(APIRoute):
         handle = super().get_route_handler()
         gates = tuple(dict.fromkeys(_gates(self.dependant)))
         kind = body_kind(self.endpoint)
-        query = QueryShape.of(self.dependant)
+        query = QueryShape.of(self.dependant, open_=self.endpoint in _OPEN_QUERY)
 
         async def budgeted(request: Request) -> Response:
             for gate in gates:

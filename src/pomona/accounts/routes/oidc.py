@@ -13,7 +13,7 @@ from pomona.accounts.deps import AccountsDep
 from pomona.accounts.oidc_settings import FLOW_COOKIE, FLOW_SECONDS
 from pomona.accounts.routes.session import end_session, secure, set_session_cookie
 from pomona.auth.deps import Caller
-from pomona.budget_http import api_router
+from pomona.budget_http import api_router, open_query
 from pomona.deps import SettingsDep
 from pomona.errors import NotFound
 from pomona.errors_http import error_responses
@@ -67,6 +67,7 @@ async def oidc_login(request: Request, accounts: AccountsDep) -> Response:
     response_class=RedirectResponse,
     responses=error_responses(401, 403, 404, 409, 503),
 )
+@open_query  # providers add parameters of their own (Google: scope, authuser, hd, prompt)
 async def oidc_callback(
     request: Request,
     accounts: AccountsDep,
