@@ -31,6 +31,7 @@ from schemathesis.python.asgi import get_client, shutdown_lifespans
 from pomona.app import create_app
 from pomona.settings import Settings
 from pomona.titles.schemas import ID_PATTERN
+from pomona.titles.version_strings import pattern as version_pattern
 from tests import fuzz_hooks  # noqa: F401  (registers the tus media type)
 from tests.conftest import fixture_text
 
@@ -84,7 +85,7 @@ def flatmap_path_parameters(
 ) -> st.SearchStrategy[dict[str, Any] | None]:
     """Point a well-formed title id at the stored title (and its versions) about half the time.
 
-    Ids the generator made malformed on purpose (negative cases) are left alone.
+    Ids and versions the generator made malformed on purpose (negative cases) are left alone.
     """
     title_id = (path_parameters or {}).get("title_id")
     if path_parameters is None or not isinstance(title_id, str):
@@ -92,10 +93,36 @@ def flatmap_path_parameters(
     if not re.fullmatch(ID_PATTERN, title_id):
         return st.just(path_parameters)
     stored = {**path_parameters, "title_id": EXAMPLE["id"]}
-    if not path_parameters.get("version"):
+    version = path_parameters.get("version")
+    if not version:
         return st.sampled_from([path_parameters, stored])
+    if not isinstance(version, str) or not re.fullmatch(version_pattern(), version):
+        return st.just(path_parameters)  # malformed on purpose: replacing it would make it valid
     with_version = st.sampled_from(EXAMPLE_VERSIONS).map(lambda v: {**stored, "version": v})
     return st.one_of(st.just(path_parameters), with_version)
+
+
+SECRET: list[str] = []
+
+
+def admin_secret() -> str:
+    """The admin token, made (with the example title) on first use: schemathesis may ask for
+    it while it collects the tests, before any fixture runs."""
+    if not SECRET:
+        SECRET.append(asyncio.run(_prepare(APP)))
+    return SECRET[0]
+
+
+@schema.auth()
+class AdminToken:
+    """The admin token, applied by schemathesis itself, so that the cases it generates without
+    credentials on purpose (to check they are refused) go out without them."""
+
+    def get(self, case: schemathesis.Case, context: schemathesis.AuthContext) -> str:
+        return admin_secret()
+
+    def set(self, case: schemathesis.Case, data: str, context: schemathesis.AuthContext) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
 
 @dataclass(frozen=True)
@@ -118,7 +145,7 @@ class Target:
 @pytest.fixture(scope="module")
 def target() -> Iterator[Target]:
     """The app on a fresh SQLite database, with an admin token and the example title stored."""
-    secret = asyncio.run(_prepare(APP))
+    secret = admin_secret()
     try:
         yield Target(APP, {"Authorization": f"Bearer {secret}"})
     finally:
@@ -135,4 +162,4 @@ def _example_title(target: Target) -> None:
 
 @schema.parametrize()
 def test_api_conforms_to_its_openapi_document(case: schemathesis.Case, target: Target) -> None:
-    case.call_and_validate(headers=target.headers)
+    case.call_and_validate()

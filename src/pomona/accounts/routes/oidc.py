@@ -11,7 +11,7 @@ from starlette.status import HTTP_204_NO_CONTENT, HTTP_303_SEE_OTHER
 
 from pomona.accounts.deps import AccountsDep
 from pomona.accounts.oidc_settings import FLOW_COOKIE, FLOW_SECONDS
-from pomona.accounts.routes.session import end_session, secure, set_session_cookie
+from pomona.accounts.routes.session import PUBLIC, end_session, secure, set_session_cookie
 from pomona.auth.deps import Caller
 from pomona.budget_http import api_router, open_query
 from pomona.deps import SettingsDep
@@ -66,6 +66,7 @@ async def oidc_login(request: Request, accounts: AccountsDep) -> Response:
     status_code=HTTP_303_SEE_OTHER,
     response_class=RedirectResponse,
     responses=error_responses(401, 403, 404, 409, 503),
+    openapi_extra=PUBLIC,
 )
 @open_query  # providers add parameters of their own (Google: scope, authuser, hd, prompt)
 async def oidc_callback(

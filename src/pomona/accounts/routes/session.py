@@ -5,6 +5,7 @@ machine (a browser on the server itself, during set-up)."""
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from fastapi import Request, Response
 from starlette.status import HTTP_204_NO_CONTENT
@@ -20,6 +21,9 @@ from pomona.deps import SettingsDep
 from pomona.errors import Conflict
 from pomona.errors_http import error_responses
 from pomona.settings import Settings
+
+# Signing in needs no credentials: its 401 is a refused password, not a missing token.
+PUBLIC: dict[str, Any] = {"security": [{}]}
 
 api = api_router(prefix="/api/v1/session", tags=["accounts"])
 
@@ -65,7 +69,12 @@ async def _whoami(accounts: AccountsDep, caller: Principal, csrf: str | None) ->
     )
 
 
-@api.post("", response_model=WhoAmIOut, responses=error_responses(400, 401, 403, 413, 422))
+@api.post(
+    "",
+    response_model=WhoAmIOut,
+    responses=error_responses(400, 401, 403, 413, 422),
+    openapi_extra=PUBLIC,
+)
 async def sign_in(
     body: SignInIn,
     request: Request,
