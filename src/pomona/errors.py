@@ -150,6 +150,17 @@ class ChecksumMismatch(DomainError):
     kind = "checksum_mismatch"
 
 
+class TooMany(DomainError):
+    """The caller has asked too often; ``retry_after`` says in how many seconds they may ask
+    again. A rate limit, not a judgement of the request itself."""
+
+    kind = "too_many"
+
+    def __init__(self, message: str, retry_after: int, *, code: str = "rate_limited") -> None:
+        super().__init__(message, "", "header", code=code)
+        self.retry_after = retry_after
+
+
 class Unavailable(DomainError):
     """Something the server needs (the database, the job queue, another host) is away."""
 
@@ -178,6 +189,7 @@ KINDS: dict[str, type[DomainError]] = {
         UnsupportedMedia,
         Invalid,
         ChecksumMismatch,
+        TooMany,
         Unavailable,
         Internal,
     )
