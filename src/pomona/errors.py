@@ -156,8 +156,16 @@ class TooMany(DomainError):
 
     kind = "too_many"
 
-    def __init__(self, message: str, retry_after: int, *, code: str = "rate_limited") -> None:
-        super().__init__(message, "", "header", code=code)
+    def __init__(
+        self,
+        problems: Sequence[Problem] | str,
+        path: str = "",
+        location: Location = "header",
+        *,
+        code: str | None = None,
+        retry_after: int = 1,
+    ) -> None:
+        super().__init__(problems, path, location, code=code)
         self.retry_after = retry_after
 
 

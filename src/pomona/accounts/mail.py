@@ -66,8 +66,8 @@ def already_registered(settings: Settings, to: str) -> Mail:
     body = (
         f"Someone tried to sign up on the Pomona server at {settings.public_url} with this "
         "email address, which an account there already has.\n\n"
-        "If you have forgotten its password, ask for a new one with "
-        f"POST {(settings.public_url or '').rstrip('/')}/api/v1/password-reset. "
+        "If you have forgotten its password, ask for a new one (a password reset by email, "
+        f"at {(settings.public_url or '').rstrip('/')}/api/v1/password-reset). "
         "If this was not you, do nothing.\n"
     )
     return Mail(to, "Your Pomona account", body)

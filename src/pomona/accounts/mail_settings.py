@@ -54,8 +54,8 @@ class MailSettings(BaseModel):
     signup_enabled: bool = Field(
         False,
         description=(
-            "Whether people may create their own accounts (`POST /api/v1/signup`); needs "
-            "`smtp_host` and `public_url`. An account works once its email is verified."
+            "Whether people may create their own accounts through the API; needs `smtp_host` "
+            "and `public_url`. An account works once its email is verified."
         ),
     )
     signup_role: str = Field(

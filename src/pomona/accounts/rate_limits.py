@@ -43,6 +43,8 @@ class RateLimits:
             if held >= count and oldest is not None:
                 wait = max(1, math.ceil((oldest - start).total_seconds()))
                 raise TooMany(
-                    f"too many {what}; try again in {wait} seconds", wait, code="rate_limited"
+                    f"too many {what}; try again in {wait} seconds",
+                    code="rate_limited",
+                    retry_after=wait,
                 )
             session.add(RateHit(bucket=key, at=now))
