@@ -4,7 +4,9 @@ Each limited request adds a row to its bucket (``signup-address:192.0.2.7``); a 
 refused while the bucket holds ``count`` rows younger than the window. Kept in the database,
 not in memory, so that every process of a server (and every server of one database) counts the
 same requests. A refused request is not counted, so a client that waits is let in again once
-its oldest counted request leaves the window.
+its oldest counted request leaves the window. Requests arriving at the same instant may each
+see the last free place (no lock is taken, so that counting never waits on another client): a
+limit can be passed by a request or two under a burst, which is what a rate limit is for anyway.
 """
 
 from __future__ import annotations
