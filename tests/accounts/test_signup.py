@@ -285,6 +285,7 @@ async def test_without_smtp_neither_is_offered(database_url: str, tmp_path: Path
         ({"smtp_host": "127.0.0.1", "public_url": None}, "public_url"),
         ({"smtp_host": None, "signup_enabled": True}, "signup_enabled"),
         ({"rate_signin_per_address": "lots"}, "COUNT/SECONDS"),
+        ({"signup_role": "overlord"}, "signup_role"),
     ],
 )
 def test_settings_refused(tmp_path: Path, values: dict[str, object], message: str) -> None:

@@ -84,6 +84,17 @@ class MailSettings(BaseModel):
         rate(value)
         return value
 
+    @field_validator("signup_role")
+    @classmethod
+    def _signup_role(cls, value: str) -> str:
+        from pomona.accounts.roles import parse  # the one reader of role specs
+        from pomona.errors import Invalid
+
+        try:
+            return parse(value).spec
+        except Invalid as exc:
+            raise ValueError(f"signup_role: {exc}") from None
+
     @model_validator(mode="after")
     def _mail_complete(self) -> Self:
         if self.smtp_host and self.smtp_security == "none" and self.smtp_host not in _LOOPBACK:
