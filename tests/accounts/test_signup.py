@@ -20,7 +20,7 @@ from pomona.accounts.models import MailToken
 from pomona.db import utcnow
 from pomona.settings import Settings
 from tests.accounts.conftest import PASSWORD, accounts, make_person, sign_in
-from tests.fixtures.smtp import Sink, smtp_sink  # noqa: F401 (fixture)
+from tests.fixtures.smtp import Sink, smtp_sink, tls_sink  # noqa: F401 (fixtures)
 
 NEW_PASSWORD = "a brand new secret"
 TOKEN = re.compile(r'"token": "([A-Za-z0-9_-]+)"')
@@ -297,3 +297,18 @@ def test_settings_refused(tmp_path: Path, values: dict[str, object], message: st
 
     with pytest.raises(ValidationError, match=message):
         mail_settings("sqlite+aiosqlite://", tmp_path, 25, **values)
+
+
+async def test_mail_over_tls_verified_by_a_ca_file(
+    database_url: str,
+    tmp_path: Path,
+    tls_sink: tuple[Sink, str, Path],  # noqa: F811
+) -> None:
+    sink, mode, ca_file = tls_sink
+    secure = mail_settings(
+        database_url, tmp_path, sink.port, smtp_security=mode, smtp_ca_file=str(ca_file)
+    )
+    async with served(secure) as (_, http):
+        assert (await http.post("/api/v1/signup", json=SIGNUP)).status_code == 202
+        (message,) = await arrived(sink, 1)
+        assert message["Subject"] == "Confirm your Pomona account"

@@ -6,6 +6,7 @@ unreachable mail server delays the mail, not the answer, and a failed send is re
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -82,6 +83,8 @@ async def send(settings: Settings, mail: Mail) -> None:
     message["Subject"] = mail.subject
     message.set_content(mail.body)
     security = settings.smtp_security
+    # Verified always, host name included; a CA file adds an internal CA to nothing else.
+    context = ssl.create_default_context(cafile=settings.smtp_ca_file)
     await aiosmtplib.send(
         message,
         hostname=settings.smtp_host,
@@ -90,5 +93,6 @@ async def send(settings: Settings, mail: Mail) -> None:
         password=settings.smtp_password.get_secret_value() or None,
         use_tls=security == "tls",
         start_tls=security == "starttls",
+        tls_context=context,
         timeout=settings.smtp_timeout_seconds,
     )

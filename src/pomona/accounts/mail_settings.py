@@ -43,6 +43,13 @@ class MailSettings(BaseModel):
             "465) or `none` (only to a server on this machine: mail crosses no network)."
         ),
     )
+    smtp_ca_file: str | None = Field(
+        None,
+        description=(
+            "PEM file of the CA certificates that signed the SMTP server's certificate (an "
+            "internal relay); unset: the system's trust store. The certificate is always verified."
+        ),
+    )
     smtp_username: str | None = Field(None, description="SMTP sign-in name; unset: none.")
     smtp_password: SecretStr = Field(SecretStr(""), description="SMTP sign-in password.")
     smtp_from: str = Field(
