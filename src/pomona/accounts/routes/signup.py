@@ -22,7 +22,7 @@ from pomona.errors_http import error_responses
 
 api = api_router(prefix="/api/v1", tags=["accounts"])
 
-_SENT = "if the address can be used, a mail with a link is on its way; follow it within the hour"
+_SENT = "if the address can be used, a mail with a link is on its way; it works for a limited time"
 
 
 def _client(request: Request) -> str | None:
