@@ -58,7 +58,7 @@ def build_services(
         tasks=tasks,
         audit=AuditService(db),
         tokens=TokenService(db),
-        accounts=Accounts.build(db, settings),
+        accounts=Accounts.build(db, settings, send_mail=tasks.mail if settings.smtp_host else None),
         jobs=JobService(db),
         titles=titles,
         packages=packages,

@@ -150,6 +150,25 @@ class ChecksumMismatch(DomainError):
     kind = "checksum_mismatch"
 
 
+class TooMany(DomainError):
+    """The caller has asked too often; ``retry_after`` says in how many seconds they may ask
+    again. A rate limit, not a judgement of the request itself."""
+
+    kind = "too_many"
+
+    def __init__(
+        self,
+        problems: Sequence[Problem] | str,
+        path: str = "",
+        location: Location = "header",
+        *,
+        code: str | None = None,
+        retry_after: int = 1,
+    ) -> None:
+        super().__init__(problems, path, location, code=code)
+        self.retry_after = retry_after
+
+
 class Unavailable(DomainError):
     """Something the server needs (the database, the job queue, another host) is away."""
 
@@ -178,6 +197,7 @@ KINDS: dict[str, type[DomainError]] = {
         UnsupportedMedia,
         Invalid,
         ChecksumMismatch,
+        TooMany,
         Unavailable,
         Internal,
     )

@@ -18,7 +18,16 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pomona.errors import KINDS, DomainError, Internal, Invalid, Location, Problem, pointer
+from pomona.errors import (
+    KINDS,
+    DomainError,
+    Internal,
+    Invalid,
+    Location,
+    Problem,
+    TooMany,
+    pointer,
+)
 
 log = logging.getLogger("pomona")
 
@@ -37,6 +46,7 @@ STATUS: dict[str, int] = {
     "invalid": 422,
     # tus 1.0's checksum extension: "Checksum Mismatch".
     "checksum_mismatch": 460,
+    "too_many": 429,
     "internal": 500,
     "unavailable": 503,
 }
@@ -90,7 +100,10 @@ class WithHeaders:
 
 async def _domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return error_response(exc, dict(exc.headers) if isinstance(exc, WithHeaders) else None)
+    headers = dict(exc.headers) if isinstance(exc, WithHeaders) else {}
+    if isinstance(exc, TooMany):
+        headers["Retry-After"] = str(exc.retry_after)
+    return error_response(exc, headers or None)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
@@ -182,6 +195,7 @@ ERROR_DESCRIPTIONS = {
     415: "Unsupported content type",
     422: "The input is invalid; every problem is listed",
     460: "The data does not match the checksum sent with it",
+    429: "Asked too often; `Retry-After` says in how many seconds to ask again",
     503: "Something the server needs (the database, the job queue) is unavailable; try again",
 }
 

@@ -21,13 +21,15 @@ from pydantic_settings import (
 )
 
 from pomona.accounts.directory import DirectorySettings
+from pomona.accounts.mail_settings import MailSettings
 
 
-class Settings(BaseSettings, DirectorySettings):
+class Settings(BaseSettings, DirectorySettings, MailSettings):
     """Every setting Pomona reads. ``docs/configuration.md`` documents each one.
 
     The settings of directory sign-in (``ldap_*``, ``group_roles``) are declared with the
-    directories, in :class:`pomona.accounts.directory.DirectorySettings`.
+    directories, in :class:`pomona.accounts.directory.DirectorySettings`; those of email,
+    sign-up and rate limits in :class:`pomona.accounts.mail_settings.MailSettings`.
     """
 
     model_config = SettingsConfigDict(env_prefix="POMONA_", extra="forbid")

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pomona.accounts import tasks as account_tasks
 from pomona.container import Services, build_services
 from pomona.ops import tasks as ops_tasks
 from pomona.packages import tasks as package_tasks
@@ -34,6 +35,7 @@ class Tasks:
     probe: queue_tasks.Probe
     import_remote: QueuedTask[[str]]
     backup: QueuedTask[[]]
+    mail: QueuedTask[[str, str, str]]
 
     def close(self) -> None:
         self.queue.close()
@@ -89,6 +91,7 @@ def build_queue(
         probe=queue_tasks.register(queue),
         import_remote=title_tasks.register(queue, services),
         backup=ops_tasks.register(queue, services),
+        mail=account_tasks.register(queue),
     )
     services.tasks = tasks
     return tasks

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pomona.db import Base, Key, LongText, UtcDateTime
@@ -26,6 +26,9 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_signin_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Set when the person followed a verification link; a self-service account stays
+    # disabled until then.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class AccountGrant(Base):
@@ -107,11 +110,42 @@ class AccountTotp(Base):
     last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+class MailToken(Base):
+    """A single-use secret sent by mail: ``verify`` (a new account's email) or ``reset`` (a
+    password). Only its SHA-256 is kept; ``used_at`` marks it spent."""
+
+    __tablename__ = "mail_tokens"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_pk: Mapped[int] = mapped_column(
+        ForeignKey("accounts.pk", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class RateHit(Base):
+    """One counted request of a rate limit's bucket (``signin-address:192.0.2.7``). Kept in the
+    database so that every process of a server counts the same requests."""
+
+    __tablename__ = "rate_hits"
+    __table_args__ = (Index("ix_rate_hits_bucket_at", "bucket", "at"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bucket: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 __all__ = [
     "Account",
     "AccountGrant",
     "AccountSession",
     "AccountTotp",
+    "MailToken",
     "PersonalToken",
+    "RateHit",
     "SigninFailure",
 ]

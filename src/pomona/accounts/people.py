@@ -66,9 +66,11 @@ class AccountService:
         display_name: str | None = None,
         email: str | None = None,
         roles_: Sequence[str] = (),
+        disabled: bool = False,
         who: Who = SYSTEM,
     ) -> AccountInfo:
-        """A local account. ``password`` None: none yet (an admin resets it later)."""
+        """A local account. ``password`` None: none yet (an admin resets it later).
+        ``disabled``: a self-service account, switched on when its email is verified."""
         problems = usernames.problems(username) + _details(display_name, email)
         if password is not None:
             problems += passwords.problems(password)
@@ -86,7 +88,7 @@ class AccountService:
             email=email,
             source="local",
             password_hash=hashed,
-            disabled=False,
+            disabled=disabled,
             created_at=now,
             updated_at=now,
         )
@@ -139,7 +141,7 @@ class AccountService:
                 row.disabled = edit.disabled
                 changed.append("disabled" if edit.disabled else "enabled")
                 if edit.disabled:
-                    await _end_sessions(session, row.pk)
+                    await end_sessions(session, row.pk)
             if grants is not None:
                 await set_grants(session, row.pk, [g.spec for g in grants], "local")
                 changed.append(f"local roles: {', '.join(g.spec for g in grants) or 'none'}")
@@ -180,7 +182,7 @@ class AccountService:
                 )
             row.password_hash = hashed
             row.updated_at = utcnow()
-            await _end_sessions(session, row.pk)
+            await end_sessions(session, row.pk)
             await lockout.clear(session, username)
             await record(session, who, "user.password_reset", f"user:{username}")
 
@@ -264,7 +266,7 @@ async def set_grants(
     )
 
 
-async def _end_sessions(session: AsyncSession, account_pk: int) -> None:
+async def end_sessions(session: AsyncSession, account_pk: int) -> None:
     await session.execute(delete(AccountSession).where(AccountSession.account_pk == account_pk))
 
 

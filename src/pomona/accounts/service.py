@@ -7,10 +7,14 @@ from typing import TYPE_CHECKING
 
 from pomona.accounts.directory import Directory, build_directory
 from pomona.accounts.lockout import Lockout
+from pomona.accounts.mailing import SendMail
+from pomona.accounts.password_reset import PasswordReset
 from pomona.accounts.people import AccountService
+from pomona.accounts.rate_limits import RateLimits
 from pomona.accounts.second_factor import SecondFactor
 from pomona.accounts.sessions import SessionService
 from pomona.accounts.signin import SignIn
+from pomona.accounts.signup import SignUp
 from pomona.accounts.tokens import PersonalTokens
 from pomona.auth.service import TokenService
 from pomona.db import Database
@@ -31,23 +35,34 @@ class Accounts:
     tokens: PersonalTokens
     directory: Directory | None
     oidc: OidcClient | None  # OpenID Connect sign-in, when oidc_issuer is set
+    signup: SignUp
+    password_reset: PasswordReset
 
     @classmethod
     def build(
-        cls, db: Database, settings: Settings, directory: Directory | None = None
+        cls,
+        db: Database,
+        settings: Settings,
+        directory: Directory | None = None,
+        *,
+        send_mail: SendMail | None = None,
     ) -> Accounts:
-        """``directory``: None builds the one the settings name (if any)."""
+        """``directory``: None builds the one the settings name (if any). ``send_mail``
+        enqueues a mail; None: no mail, so no sign-up and no password reset by email."""
         directory = directory if directory is not None else build_directory(settings)
         people = AccountService(db)
         sessions = SessionService(db, settings, people, directory)
+        limits = RateLimits(db)
         return cls(
             people=people,
             sessions=sessions,
-            signin=SignIn(db, settings, sessions, Lockout(db, settings), directory),
+            signin=SignIn(db, settings, sessions, Lockout(db, settings), directory, limits),
             second_factor=SecondFactor(db),
             tokens=PersonalTokens(db, people),
             directory=directory,
             oidc=_oidc(settings),
+            signup=SignUp(db, settings, people, limits, send_mail),
+            password_reset=PasswordReset(db, settings, limits, send_mail),
         )
 
 

@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pomona.accounts import passwords, roles, second_factor, usernames
 from pomona.accounts.directory import Directory, DirectoryPerson, role_specs
 from pomona.accounts.lockout import Lockout, locked
+from pomona.accounts.mailing import client_key
 from pomona.accounts.models import Account, AccountGrant
 from pomona.accounts.people import set_grants
+from pomona.accounts.rate_limits import RateLimits
 from pomona.accounts.sessions import SessionService
 from pomona.accounts.values import NewSession
 from pomona.audit.service import Who, record
@@ -49,8 +51,10 @@ class SignIn:
         sessions: SessionService,
         lockout: Lockout,
         directory: Directory | None,
+        limits: RateLimits,
     ) -> None:
         self.db = db
+        self.limits = limits
         self.settings = settings
         self.sessions = sessions
         self.lockout = lockout
@@ -58,6 +62,7 @@ class SignIn:
 
     async def __call__(self, attempt: Attempt) -> NewSession:
         name = attempt.username.strip()
+        await self._limit(name, attempt.client)
         if usernames.problems(name):
             # No account can have this name (and it could not be stored as a failure's key).
             await passwords.verify(None, attempt.password)
@@ -79,6 +84,20 @@ class SignIn:
         if not ok:
             await self._failed(name)
         return await self._open(name, attempt, account, person, new_hash)
+
+    async def _limit(self, name: str, client: str | None) -> None:
+        """Every attempt counts, right or wrong: the lockout slows guessing at one name, these
+        slow a client trying many names, and anyone hammering one name."""
+        await self.limits.hit(
+            f"signin-address:{client_key(client)}",
+            self.settings.rate_signin_per_address,
+            "sign-ins from your address",
+        )
+        await self.limits.hit(
+            f"signin-account:{name.lower()}",
+            self.settings.rate_signin_per_account,
+            "sign-ins to this username",
+        )
 
     async def provider(
         self, person: DirectoryPerson, client: str | None, user_agent: str | None

@@ -12,6 +12,9 @@ from typing import Any
 
 # code -> the next step, in the CLI's own terms. ``{path}`` is the problem's path.
 NEXT_STEPS: Mapping[str, str] = {
+    # -- sign-in, sign-up and password reset
+    "rate_limited": "wait as many seconds as the message says, then try again",
+    "token_invalid": "ask for a new link by email; each one works once, for a limited time",
     # -- tokens and access
     "token_missing": "log in with `pomona login URL` (it asks for a token), or set POMONA_TOKEN",
     "token_unknown": "create a new token on the server with `pomona token create`, then "

@@ -161,3 +161,34 @@ class NewTokenOut(TokenOut):
 
 class TokensOut(BaseModel):
     items: list[TokenOut]
+
+
+class SignUpIn(BaseModel):
+    username: str = Field(max_length=255)
+    email: str = Field(max_length=255)
+    password: str = Field(max_length=4096)
+    displayName: str | None = Field(None, max_length=255)
+
+
+class EmailIn(BaseModel):
+    email: str = Field(max_length=255)
+
+
+class ResetIn(BaseModel):
+    login: str = Field(max_length=255, description="The account's username or email")
+
+
+class MailTokenIn(BaseModel):
+    token: str = Field(min_length=1, max_length=128, description="The token from the mail")
+
+
+class ResetConfirmIn(MailTokenIn):
+    password: str = Field(max_length=4096, description="The new password")
+
+
+class AcceptedOut(BaseModel):
+    message: str = Field(description="What happens next, for a person to read")
+
+
+class VerifiedOut(BaseModel):
+    username: str = Field(description="The account, which can sign in now")
