@@ -72,7 +72,7 @@ async def _whoami(accounts: AccountsDep, caller: Principal, csrf: str | None) ->
 @api.post(
     "",
     response_model=WhoAmIOut,
-    responses=error_responses(400, 401, 403, 413, 422),
+    responses=error_responses(400, 401, 403, 413, 422, 429),
     openapi_extra=PUBLIC,
 )
 async def sign_in(
