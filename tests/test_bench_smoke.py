@@ -17,20 +17,24 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_smoke_run_passes_and_prints_every_table(tmp_path: Path) -> None:
-    for tool in ("wrk", "nginx", "curl", "sha256sum"):
-        if shutil.which(tool) is None and shutil.which(tool, path="/usr/sbin:/sbin") is None:
-            unavailable(f"{tool} (apt-get install wrk nginx-light curl)")
-    report = tmp_path / "report.md"
+def smoke_report(module: str, report: Path) -> str:
+    """Run a benchmark module in its smoke mode; the report it wrote."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--smoke", "--output", str(report)],
+        [sys.executable, "-m", module, "--smoke", "--output", str(report)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    text = report.read_text()
+    return report.read_text()
+
+
+def test_smoke_run_passes_and_prints_every_table(tmp_path: Path) -> None:
+    for tool in ("wrk", "nginx", "curl", "sha256sum"):
+        if shutil.which(tool) is None and shutil.which(tool, path="/usr/sbin:/sbin") is None:
+            unavailable(f"{tool} (apt-get install wrk nginx-light curl)")
+    text = smoke_report("bench.run", tmp_path / "report.md")
     headings = ("Jamf feed", "Fleet", "Package downloads", "Upload ingest", "Feed under write load")
     for heading in headings:
         assert f"### {heading}" in text
@@ -60,16 +64,7 @@ def test_software_check_catches_missing_fields_and_disorder() -> None:
 
 @pytest.mark.slow
 def test_soak_smoke_runs_every_workload_without_error(tmp_path: Path) -> None:
-    report = tmp_path / "soak.md"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.soak", "--smoke", "--output", str(report)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    text = report.read_text()
+    text = smoke_report("bench.soak", tmp_path / "soak.md")
     assert "**0 errors**" in text
     assert "Failures" not in text
     for endpoint in (

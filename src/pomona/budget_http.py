@@ -29,6 +29,7 @@ from pomona.auth.deps import is_gate
 from pomona.deps import settings as settings_of
 from pomona.errors import BadRequest, DomainError, Invalid, Problem, TooLarge, TooSlow
 from pomona.errors_http import WithHeaders
+from pomona.http import byte_count
 from pomona.settings import Settings
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -101,19 +102,10 @@ def _too_large(kind: BodyKind, limit: int, declared: int | None = None) -> Domai
 
 
 def declared_length(request: Request) -> int | None:
-    """``Content-Length`` as a number; servers refuse malformed ones before Pomona sees them,
-    but a value that is not plain digits must not reach ``int()`` either."""
+    """``Content-Length`` as a number of bytes, refused (``content_length_invalid``) when it is
+    not plain digits; servers refuse most malformed ones before Pomona sees them."""
     value = request.headers.get("content-length")
-    if value is None:
-        return None
-    if not value.isascii() or not value.isdigit() or len(value) > 19:
-        raise BadRequest(
-            "Content-Length must be a number of bytes",
-            "/Content-Length",
-            "header",
-            code="content_length_invalid",
-        )
-    return int(value)
+    return None if value is None else byte_count(value, "Content-Length")
 
 
 class BoundedBody:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -28,6 +29,30 @@ async def read_json(request: Request) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
+
+
+# -- byte counts in headers ----------------------------------------------------------------------
+
+# A byte count is stored as a signed 64-bit integer: 19 digits at most. Headers are parsed
+# here, not by FastAPI, so that "1_000", " 7" or "²" are refused as tus says (ASCII digits only) and
+# a 5,000-digit value is refused with its header's own code rather than converted.
+MAX_BYTES = 2**63 - 1
+BYTES_PATTERN = "^[0-9]{1,19}$"
+_BYTES = re.compile("[0-9]{1,19}")
+
+
+def byte_count(value: str, header: str) -> int:
+    """A header holding a number of bytes (``Upload-Length: 1024``)."""
+    if _BYTES.fullmatch(value) is None or int(value) > MAX_BYTES:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise BadRequest(
+            f"{header} must be a number of bytes (ASCII digits, at most {MAX_BYTES}), not "
+            f"'{shown}'",
+            f"/{header}",
+            "header",
+            code=f"{header.lower().replace('-', '_')}_invalid",
+        )
+    return int(value)
 
 
 # -- conditional answers -------------------------------------------------------------------------

@@ -56,8 +56,8 @@ NEXT_STEPS: Mapping[str, str] = {
     "duplicate_title": "keep one definition of each title in what you import",
     "copy_id_exhausted": "delete old copies (`pomona titles delete ID-copy-N`), or import with "
     "`--policy skip` or `--policy replace`",
-    "upload_too_large": "split the import into smaller zips, or raise archive_max_bytes on the "
-    "server",
+    "body_too_large": "send less at once (split an import into smaller zips), or raise the "
+    "setting the message names on the server",
     "import_too_large": "split the import into smaller ones (a backup without `--history` is "
     "far smaller), or raise import_max_parsed_bytes on the server if it has the memory",
     "import_too_many_documents": "split the import into smaller ones, or raise "

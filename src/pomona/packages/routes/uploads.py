@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import AsyncIterator, Mapping
 from email.utils import format_datetime
 from typing import Annotated, Any, ClassVar
@@ -18,6 +17,7 @@ from pomona.budget_http import PACKAGE, accepts, api_router, declared_length
 from pomona.deps import SettingsDep
 from pomona.errors import BadRequest, Invalid, PreconditionFailed, Problem, UnsupportedMedia
 from pomona.errors_http import WithHeaders
+from pomona.http import BYTES_PATTERN, byte_count
 from pomona.packages.deps import Uploads, Writer
 from pomona.packages.routes.catalog import Filename
 from pomona.packages.routes.schemas import PublishedOut, responses
@@ -37,28 +37,6 @@ async def request_body(request: Request) -> AsyncIterator[bytes]:
         raise BadRequest(
             "the client disconnected before the body was complete", code="client_disconnected"
         ) from None
-
-
-# A byte count is stored as a signed 64-bit integer: 19 digits at most. Headers are parsed here,
-# not by FastAPI, so that "1_000", " 7" or "²" are refused as tus says (ASCII digits only) and
-# a 5,000-digit value is refused with its header's own code rather than converted.
-MAX_BYTES = 2**63 - 1
-BYTES_PATTERN = "^[0-9]{1,19}$"
-_BYTES = re.compile("[0-9]{1,19}")
-
-
-def byte_count(value: str, header: str) -> int:
-    """A header holding a number of bytes (``Upload-Length: 1024``)."""
-    if _BYTES.fullmatch(value) is None or int(value) > MAX_BYTES:
-        shown = value if len(value) <= 40 else value[:40] + "..."
-        raise BadRequest(
-            f"{header} must be a number of bytes (ASCII digits, at most {MAX_BYTES}), not "
-            f"'{shown}'",
-            f"/{header}",
-            "header",
-            code=f"{header.lower().replace('-', '_')}_invalid",
-        )
-    return int(value)
 
 
 def bytes_header(description: str) -> Any:
