@@ -11,6 +11,7 @@ from pomona.accounts.models import (
 from pomona.audit.models import AuditEvent
 from pomona.auth.models import ApiToken
 from pomona.db import Base
+from pomona.events.models import Event
 from pomona.packages.models import (
     Package,
     PackageBlob,
@@ -32,6 +33,7 @@ __all__ = [
     "AccountTotp",
     "ApiToken",
     "AuditEvent",
+    "Event",
     "FeedState",
     "Job",
     "Namespace",
