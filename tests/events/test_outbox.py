@@ -14,6 +14,7 @@ from pomona.audit.service import Who
 from pomona.db import Database
 from pomona.events.models import Event
 from pomona.events.outbox import emit
+from pomona.events.service import EventService
 from pomona.events.types import EventType
 
 
@@ -64,3 +65,16 @@ async def test_a_payload_of_another_model_is_refused(app: FastAPI) -> None:
     async with app.state.services.db.sessions() as session:
         with pytest.raises(TypeError, match="takes _Probe"):
             await emit(session, Who("alice"), PROBE, _Other(name="a"))  # type: ignore[arg-type]
+
+
+async def test_readers_page_through_committed_events_in_order(app: FastAPI) -> None:
+    database = app.state.services.db
+    for count in range(5):
+        async with database.transaction() as session:
+            await emit(session, Who("alice"), PROBE, _Probe(name="n", count=count))
+    events = EventService(database)
+    first = await events.after(0, limit=3)
+    rest = await events.after(first[-1].pk)
+    counts = [orjson.loads(row.payload)["count"] for row in [*first, *rest]]
+    assert counts == [0, 1, 2, 3, 4]
+    assert await events.after(rest[-1].pk) == []
