@@ -38,7 +38,9 @@ def free_port() -> int:
 def need(tool: str) -> str:
     path = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
     if path is None:
-        raise Missing(f"{tool} is not installed; on Debian: apt-get install wrk nginx-light curl")
+        raise Missing(
+            f"{tool} is not installed; on Debian: apt-get install wrk nginx-light curl caddy"
+        )
     return path
 
 
@@ -166,6 +168,9 @@ def pomona_env(data_dir: Path) -> dict[str, str]:
         "POMONA_HOST": "127.0.0.1",
         # Access logs off on both sides: nginx is configured with access_log off.
         "POMONA_LOG_LEVEL": "warning",
+        # Only requests on which nginx-front announces X-Sendfile-Type are handed over; direct
+        # ones are served by Pomona as without the setting.
+        "POMONA_DOWNLOAD_OFFLOAD": "x-accel-redirect",
     }
 
 
@@ -232,6 +237,81 @@ def start_nginx(www: Path, cwd: Path, routes: dict[str, Path], workers: str = "a
     command = [binary, "-p", str(cwd), "-c", str(conf), "-e", str(cwd / "nginx-error.log")]
     probe = next(iter(routes), "/")
     return _start("nginx", command, f"http://127.0.0.1:{port}", probe, dict(os.environ), cwd)
+
+
+# The front-server configuration docs/deployment.md gives for download offload: nginx proxies
+# everything to Pomona, announces that it takes X-Accel-Redirect, and sends the files Pomona
+# names from an internal location mapped onto the package directory.
+NGINX_FRONT = """\
+        location / {{
+            proxy_pass {upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Sendfile-Type X-Accel-Redirect;
+            proxy_request_buffering off;
+            proxy_buffering off;
+        }}
+        location /_pomona_packages/ {{
+            internal;
+            alias {packages}/;
+            etag off;
+            add_header ETag $upstream_http_etag;
+        }}
+"""
+
+
+def start_nginx_front(cwd: Path, upstream: str, packages: Path, workers: str = "auto") -> Server:
+    """nginx in front of the Pomona at ``upstream``, sending ``packages`` when Pomona says so."""
+    binary = need("nginx")
+    port = free_port()
+    (cwd / "nginx-tmp").mkdir(exist_ok=True)
+    conf = cwd / "nginx-front.conf"
+    locations = NGINX_FRONT.format(upstream=upstream, packages=packages.resolve())
+    conf.write_text(
+        NGINX_CONF.format(workers=workers, dir=cwd, port=port, www=cwd, locations=locations)
+    )
+    command = [binary, "-p", str(cwd), "-c", str(conf), "-e", str(cwd / "nginx-error.log")]
+    return _start("nginx-front", command, f"http://127.0.0.1:{port}", "/jamf/v1/", {}, cwd)
+
+
+# The same for Caddy, as docs/deployment.md gives it.
+CADDY_FRONT = """\
+{{
+	admin off
+	auto_https off
+}}
+http://127.0.0.1:{port} {{
+	reverse_proxy {upstream} {{
+		header_up X-Sendfile-Type X-Accel-Redirect
+		@offload header X-Accel-Redirect *
+		handle_response @offload {{
+			root * {packages}
+			rewrite * {{rp.header.X-Accel-Redirect}}
+			uri strip_prefix /_pomona_packages
+			copy_response_headers {{
+				include Cache-Control Content-Type
+			}}
+			# Pomona's ETag (the content's SHA-256), set after file_server's own.
+			header {{
+				ETag {{rp.header.Etag}}
+				defer
+			}}
+			file_server
+		}}
+	}}
+}}
+"""
+
+
+def start_caddy_front(cwd: Path, upstream: str, packages: Path) -> Server:
+    """Caddy in front of the Pomona at ``upstream``, sending ``packages`` when Pomona says so."""
+    binary = need("caddy")
+    port = free_port()
+    conf = cwd / "Caddyfile"
+    conf.write_text(CADDY_FRONT.format(port=port, upstream=upstream, packages=packages.resolve()))
+    command = [binary, "run", "--config", str(conf), "--adapter", "caddyfile"]
+    env = {"HOME": str(cwd), "XDG_DATA_HOME": str(cwd), "XDG_CONFIG_HOME": str(cwd)}
+    return _start("caddy-front", command, f"http://127.0.0.1:{port}", "/jamf/v1/", env, cwd)
 
 
 @contextlib.contextmanager

@@ -225,6 +225,26 @@ class Settings(BaseSettings, DirectorySettings, MailSettings):
     package_download_password: SecretStr = Field(
         SecretStr(""), description="Password for `package_download_auth = basic`."
     )
+    download_offload: Literal["none", "x-accel-redirect", "x-sendfile"] = Field(
+        "none",
+        description=(
+            "Let a front server send package bytes with sendfile once Pomona has checked the "
+            "request (authentication, the package being published, If-None-Match): "
+            "`x-accel-redirect` for nginx (and Caddy), `x-sendfile` for Apache's mod_xsendfile "
+            "and lighttpd. Only requests on which the front server sets `X-Sendfile-Type` to "
+            "that header's name are handed over. Local storage only; with S3, "
+            "`s3_download = redirect` is the offload."
+        ),
+    )
+    download_offload_location: str = Field(
+        "/_pomona_packages/",
+        pattern=r"^/([A-Za-z0-9._~-]+/)*$",
+        description=(
+            "With `download_offload = x-accel-redirect`: the front server's internal location "
+            "that maps onto the package directory (`package_dir`); the header is this location "
+            "plus the stored content's key."
+        ),
+    )
     s3_bucket: str = Field("", description="Bucket of the S3 package store.")
     s3_prefix: str = Field("", description="Key prefix inside the bucket, e.g. `pomona/`.")
     s3_endpoint_url: str | None = Field(

@@ -8,13 +8,19 @@ handled there; under a server offering the ``http.response.pathsend`` extension,
 the file is sent by the server without passing through Python). S3 is either streamed through
 (with the same range handling, done here) or answered with a redirect to a presigned URL.
 Every path streams in fixed-size pieces, so memory stays flat whatever the file size.
+
+Behind nginx, Caddy or Apache, ``download_offload`` hands the sending itself to the front server
+(``X-Accel-Redirect`` or ``X-Sendfile``) once Pomona has answered everything that needs it: who
+may download, which content the name points at, and If-None-Match on the content's SHA-256.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -99,8 +105,41 @@ def _empty() -> Iterator[bytes]:
     return iter(())
 
 
+@dataclass(frozen=True, slots=True)
+class Offload:
+    """How local files leave: Pomona sends them, or it names the file in a header for the front
+    server to send, ``X-Accel-Redirect`` (a URI under ``location``) or ``X-Sendfile`` (a path).
+
+    The front server announces itself with ``X-Sendfile-Type: <that header>`` on each request it
+    forwards (the convention Rack and Plack use), so a client reaching Pomona directly still
+    gets the file rather than an empty answer with a header it cannot follow.
+    """
+
+    mode: str
+    location: str
+
+    def answer(
+        self, request: Request, key: str, path: Path, headers: dict[str, str], kind: str
+    ) -> Response | None:
+        if self.mode == "none" or request.headers.get("x-sendfile-type", "").lower() != self.mode:
+            return None
+        del headers["Accept-Ranges"]  # the front server says it, for the file it sends
+        if self.mode == "x-accel-redirect":
+            headers["X-Accel-Redirect"] = self.location + key
+        else:
+            headers["X-Sendfile"] = str(path)
+        # The front server answers Range, If-Range and HEAD itself, from the file.
+        return Response(headers=headers, media_type=kind)
+
+
 def serve(
-    request: Request, storage: Storage, found: Located, *, redirect: bool, presign_seconds: int
+    request: Request,
+    storage: Storage,
+    found: Located,
+    *,
+    redirect: bool,
+    presign_seconds: int,
+    offload: Offload,
 ) -> Response:
     etag = f'"{found.sha256}"'
     kind = media_type(found.filename)
@@ -117,7 +156,8 @@ def serve(
             return Response(status_code=304, headers=headers)
     path = storage.local_path(found.key)
     if path is not None:
-        return FileResponse(path, headers=headers, media_type=kind)
+        handed = offload.answer(request, found.key, path, headers, kind)
+        return handed or FileResponse(path, headers=headers, media_type=kind)
     if redirect:
         url = storage.presigned_url(found.key, presign_seconds)
         if url is not None:
@@ -186,6 +226,9 @@ class Download:
             found,
             redirect=self.settings.s3_download == "redirect",
             presign_seconds=self.settings.s3_presign_seconds,
+            offload=Offload(
+                self.settings.download_offload, self.settings.download_offload_location
+            ),
         )
         if isinstance(response, FileResponse):
             # Starlette reads 64 KiB per trip to the thread pool; under uvicorn (no zero-copy)
