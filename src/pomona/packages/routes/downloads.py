@@ -139,7 +139,7 @@ def serve(
     *,
     redirect: bool,
     presign_seconds: int,
-    offload: Offload,
+    offload: Offload | None = None,
 ) -> Response:
     etag = f'"{found.sha256}"'
     kind = media_type(found.filename)
@@ -156,7 +156,7 @@ def serve(
             return Response(status_code=304, headers=headers)
     path = storage.local_path(found.key)
     if path is not None:
-        handed = offload.answer(request, found.key, path, headers, kind)
+        handed = offload and offload.answer(request, found.key, path, headers, kind)
         return handed or FileResponse(path, headers=headers, media_type=kind)
     if redirect:
         url = storage.presigned_url(found.key, presign_seconds)
