@@ -227,7 +227,7 @@ def serving(folder: Path, *options: str, **env: str) -> Iterator[Server]:
         stderr=log,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a busy machine starts a server slowly; never a verdict
     while True:
         try:
             if httpx.head(f"{url}/jamf/v1/", timeout=1).status_code == 200:
