@@ -12,6 +12,7 @@ from pomona.audit.models import AuditEvent
 from pomona.auth.models import ApiToken
 from pomona.db import Base
 from pomona.events.models import Event
+from pomona.inbound.models import InboundDelivery, InboundSource
 from pomona.packages.models import (
     Package,
     PackageBlob,
@@ -35,6 +36,8 @@ __all__ = [
     "AuditEvent",
     "Event",
     "FeedState",
+    "InboundDelivery",
+    "InboundSource",
     "Job",
     "Namespace",
     "Package",

@@ -114,6 +114,11 @@ TABLE: dict[str, dict[str, str]] = {
         "DELETE": "packages:write",
     },
     "/Packages/{filename}": {"GET": PUBLIC, "HEAD": PUBLIC},
+    # A Jamf Pro source authenticates with its own credentials, not a Pomona token.
+    "/hooks/jamf/{source}": {"POST": PUBLIC},
+    "/api/v1/inbound/sources": {"GET": ADMIN, "POST": ADMIN},
+    "/api/v1/inbound/sources/{name}": {"GET": ADMIN, "PATCH": ADMIN, "DELETE": ADMIN},
+    "/api/v1/inbound/sources/{name}/events": {"GET": ADMIN},
 }
 
 # Path parameters: real where a resource is seeded (the title Example), unknown elsewhere.
