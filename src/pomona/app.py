@@ -29,6 +29,7 @@ from pomona.errors_http import ERROR_DESCRIPTIONS, ErrorsOut, install_error_hand
 from pomona.http import ORJSONResponse
 from pomona.inbound import routes as inbound_routes
 from pomona.migrations import upgrade
+from pomona.notifications import routes as notification_routes
 from pomona.ops import logs, memory
 from pomona.ops import routes as ops_routes
 from pomona.ops.metrics import metrics
@@ -141,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(queue_routes.api)
     for router in inbound_routes.ROUTERS:
+        app.include_router(router)
+    for router in notification_routes.ROUTERS:
         app.include_router(router)
     app.include_router(ops_routes.router)
     titles_routes.install_patchserver(app, settings)

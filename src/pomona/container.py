@@ -16,6 +16,7 @@ from pomona.audit.service import AuditService
 from pomona.auth.service import TokenService
 from pomona.db import Database
 from pomona.inbound.service import InboundService
+from pomona.notifications.service import NotificationService
 from pomona.ops.backups import Backups
 from pomona.ops.service import OperationsService
 from pomona.packages.service import PackageService
@@ -41,6 +42,7 @@ class Services:
     ops: OperationsService
     backups: Backups
     inbound: InboundService
+    notifications: NotificationService
 
 
 def build_services(
@@ -67,4 +69,5 @@ def build_services(
         ops=OperationsService(db, packages.storage, tasks.queue.huey),
         backups=Backups(settings, lambda: titles.export(history=True), packages.catalog),
         inbound=InboundService(db),
+        notifications=NotificationService(db, settings),
     )

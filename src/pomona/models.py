@@ -13,6 +13,11 @@ from pomona.auth.models import ApiToken
 from pomona.db import Base
 from pomona.events.models import Event
 from pomona.inbound.models import InboundDelivery, InboundSource
+from pomona.notifications.models import (
+    NotificationCursor,
+    NotificationDelivery,
+    NotificationSubscription,
+)
 from pomona.packages.models import (
     Package,
     PackageBlob,
@@ -40,6 +45,9 @@ __all__ = [
     "InboundSource",
     "Job",
     "Namespace",
+    "NotificationCursor",
+    "NotificationDelivery",
+    "NotificationSubscription",
     "Package",
     "PackageBlob",
     "PackageEvent",

@@ -119,6 +119,10 @@ TABLE: dict[str, dict[str, str]] = {
     "/api/v1/inbound/sources": {"GET": ADMIN, "POST": ADMIN},
     "/api/v1/inbound/sources/{name}": {"GET": ADMIN, "PATCH": ADMIN, "DELETE": ADMIN},
     "/api/v1/inbound/sources/{name}/events": {"GET": ADMIN},
+    "/api/v1/users/me/notifications": {"GET": PERSON, "POST": PERSON},
+    "/api/v1/users/me/notifications/{subscription}": {"DELETE": PERSON},
+    "/api/v1/users/{name}/notifications": {"GET": ADMIN, "POST": ADMIN},
+    "/api/v1/users/{name}/notifications/{subscription}": {"DELETE": ADMIN},
 }
 
 # Path parameters: real where a resource is seeded (the title Example), unknown elsewhere.

@@ -38,7 +38,7 @@ def rules_of(source: InboundSource) -> list[Rule]:
 
 def not_found(name: str) -> NotFound:
     return NotFound(
-        f"no inbound source is named '{name}'; list them (GET /api/v1/inbound/sources)",
+        f"no inbound source is named '{name}'",
         "/name",
         "path",
         code="inbound_source_not_found",

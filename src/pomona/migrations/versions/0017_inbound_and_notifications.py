@@ -65,7 +65,53 @@ def upgrade() -> None:
     for column in ("source_pk", "received_at", "webhook_event", "status"):
         op.create_index(f"ix_inbound_deliveries_{column}", "inbound_deliveries", [column])
 
+    def account() -> sa.Column[int]:
+        return sa.Column(
+            "account_pk",
+            sa.Integer(),
+            sa.ForeignKey(
+                "accounts.pk", ondelete="CASCADE", name=op.f(f"fk_{table}_account_pk_accounts")
+            ),
+            nullable=False,
+        )
+
+    table = "notification_subscriptions"
+    op.create_table(
+        table,
+        sa.Column("pk", sa.Integer(), primary_key=True, autoincrement=True),
+        account(),
+        sa.Column("pattern", sa.String(length=64), nullable=False),
+        sa.Column("namespace", sa.String(length=64), nullable=True),
+        sa.Column("mode", sa.String(length=16), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+    )
+    op.create_index(f"ix_{table}_account_pk", table, ["account_pk"])
+    op.create_table(
+        "notification_cursors",
+        sa.Column("name", sa.String(length=64), primary_key=True),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+    )
+    table = "notification_deliveries"
+    op.create_table(
+        table,
+        sa.Column("pk", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("event_pk", sa.Integer(), nullable=False),
+        account(),
+        sa.Column("mode", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=64), nullable=False),
+        sa.Column("queued_at", UtcDateTime(), nullable=False),
+        sa.Column("sent_at", UtcDateTime(), nullable=True),
+        sa.Column("skipped", sa.String(length=255), nullable=True),
+        sa.UniqueConstraint("event_pk", "account_pk", name=op.f(f"uq_{table}_event_pk")),
+    )
+    op.create_index(f"ix_{table}_account_pk", table, ["account_pk"])
+    op.create_index(f"ix_{table}_sent_at", table, ["sent_at"])
+
 
 def downgrade() -> None:
+    op.drop_table("notification_deliveries")
+    op.drop_table("notification_cursors")
+    op.drop_table("notification_subscriptions")
     op.drop_table("inbound_deliveries")
     op.drop_table("inbound_sources")
