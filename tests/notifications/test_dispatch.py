@@ -130,6 +130,30 @@ async def test_who_is_mailed_about_what(
     assert len(smtp_sink.messages) == 4
 
 
+async def test_off_mutes_what_it_matches(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    smtp_sink: Sink,  # noqa: F811
+) -> None:
+    await _people(app)
+    bob = await personal_token(app, "bob")
+    mute = {"pattern": "job.*", "mode": "off"}
+    assert (await client.post(ME, json=mute, headers=bob)).status_code == 201
+    service = _service(app)
+    await service.dispatch()
+    await _emit(app, "job.failed")
+    kept = await _emit(app, "replication.failed")
+    found = await service.dispatch()
+    assert (found.read, found.recorded, len(found.immediate)) == (2, 1, 1)
+    await service.send(found.immediate[0])
+    [mail] = smtp_sink.wait(1)
+    assert (mail["To"], mail["Subject"]) == (
+        "bob@example.com",
+        "[Pomona] replication.failed: probe:replication.failed",
+    )
+    assert kept in mail.get_body(("plain",)).get_content()
+
+
 async def test_an_hourly_digest(
     app: FastAPI,
     client: httpx.AsyncClient,

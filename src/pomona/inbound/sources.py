@@ -17,6 +17,7 @@ from pomona.audit.service import Who, record
 from pomona.db import Database, utcnow
 from pomona.errors import Conflict, Invalid, NotFound, Problem
 from pomona.events.outbox import emit
+from pomona.events.types import EventType
 from pomona.inbound import credentials
 from pomona.inbound.actions import ActionRegistry
 from pomona.inbound.events import SOURCE_CREATED, SOURCE_DELETED, SOURCE_UPDATED, SourceChanged
@@ -121,13 +122,17 @@ class Sources:
 
     @staticmethod
     async def _written(
-        session: AsyncSession, who: Who, source: InboundSource, verb: str, kind: object
+        session: AsyncSession,
+        who: Who,
+        source: InboundSource,
+        verb: str,
+        kind: EventType[SourceChanged],
     ) -> None:
         await record(
             session, who, f"inbound.source_{verb}", f"inbound:{source.name}", f"auth {source.auth}"
         )
         payload = SourceChanged(name=source.name, auth=source.auth, enabled=source.enabled)
-        await emit(session, who, kind, payload, subject=f"inbound:{source.name}")  # type: ignore[arg-type]
+        await emit(session, who, kind, payload, subject=f"inbound:{source.name}")
 
     async def _apply(
         self, source: InboundSource, spec: SourceEdit, *, creating: bool

@@ -35,7 +35,8 @@ log = logging.getLogger("pomona.notifications")
 CURSOR = "mail"
 BATCH = 500
 GAP_GRACE = timedelta(seconds=60)
-# Which of several matching subscriptions decides: the most immediate.
+# Which of several matching subscriptions decides: the most immediate; one that is ``off``
+# silences the event for its person, whatever else matches.
 _URGENCY = {"immediate": 0, "hourly": 1, "daily": 2}
 
 
@@ -124,16 +125,20 @@ class Dispatcher:
         added: list[NotificationDelivery] = []
         for event in events:
             chosen: dict[int, Wish] = {}
+            muted: set[int] = set()
             for wish in wishes:
                 if wish.namespace is not None and wish.namespace != event.namespace:
                     continue
                 if not wildcards.matches(wish.pattern, event.type):
                     continue
+                if wish.mode == "off":
+                    muted.add(wish.account_pk)
+                    continue
                 held = chosen.get(wish.account_pk)
                 if held is None or _URGENCY[wish.mode] < _URGENCY[held.mode]:
                     chosen[wish.account_pk] = wish
             for account_pk, wish in chosen.items():
-                if (event.pk, account_pk) in done:
+                if (event.pk, account_pk) in done or account_pk in muted:
                     continue
                 person = people[account_pk]
                 skipped = None if person.email else "no email address"

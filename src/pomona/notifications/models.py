@@ -13,7 +13,8 @@ from pomona.db import Base, UtcDateTime
 
 class NotificationSubscription(Base):
     """A person's wish for mail about events whose type matches ``pattern`` (``title.*``),
-    in ``namespace`` only when set; ``mode`` is ``immediate``, ``hourly`` or ``daily``."""
+    in ``namespace`` only when set. ``mode`` is ``immediate``, ``hourly``, ``daily`` or
+    ``off`` (no mail about what it matches, an admin's default failures included)."""
 
     __tablename__ = "notification_subscriptions"
 

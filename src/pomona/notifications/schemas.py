@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Mode = Literal["immediate", "hourly", "daily"]
+Mode = Literal["immediate", "hourly", "daily", "off"]
 
 
 class SubscriptionIn(BaseModel):
@@ -20,7 +20,13 @@ class SubscriptionIn(BaseModel):
     namespace: str | None = Field(
         None, min_length=1, max_length=64, description="Only events of this namespace."
     )
-    mode: Mode = Field("immediate", description="One mail per event, or an hourly or daily digest.")
+    mode: Mode = Field(
+        "immediate",
+        description=(
+            "One mail per event, an hourly or daily digest, or `off`: no mail about what it "
+            "matches, whatever else does (an admin's default failures included)."
+        ),
+    )
 
 
 class SubscriptionOut(BaseModel):
