@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import random
 
 import httpx
@@ -296,3 +297,17 @@ async def test_source_writes_are_audited_and_emit_events(
     ]
     for kind in ("jamf.source_created", "jamf.source_updated", "jamf.source_deleted"):
         assert len(await events(app, kind)) == 1
+
+
+async def test_signature_like_headers_are_logged(
+    client: httpx.AsyncClient, admin: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    await make_source(client, admin)
+    signed = AUTH | {"X-Jamf-Signature": "sha256=0f1e2d", "X-Other": "quiet"}
+    with caplog.at_level(logging.WARNING, logger="pomona.inbound"):
+        answer = await client.post("/hooks/jamf/prod", json=sample("PushSent"), headers=signed)
+    assert answer.status_code == 200
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged == [
+        "inbound source prod: unchecked signature-like header x-jamf-signature: sha256=0f1e2d"
+    ]
