@@ -4,6 +4,7 @@ queue processes them; wrong credentials make the command fail."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -49,11 +50,14 @@ def test_the_send_tool_against_a_real_server(tmp_path: Path) -> None:
         made = server.pomona("token", "create", "--name", "ci", "--scope", "admin")
         assert made.returncode == 0, made.stderr
         admin = {"Authorization": f"Bearer {made.stdout.strip()}"}
-        sources = f"{server.url}/api/v1/inbound/sources"
-        header = {"name": "hdr", "auth": "header", "headers": {"X-Pomona-Secret": "s3cret-value"}}
-        basic = {"name": "bas", "auth": "basic", "username": "jamf", "password": "long enough pw"}
-        for body in (header, basic):
-            assert httpx.post(sources, json=body, headers=admin).status_code == 201
+        cli = ("--url", server.url, "--token", made.stdout.strip(), "jamf", "webhook", "sources")
+        added = server.pomona(*cli, "add", "hdr", "--header", "X-Pomona-Secret: s3cret-value")
+        assert added.returncode == 0, added.stderr
+        assert "/hooks/jamf/hdr" in added.stderr + added.stdout
+        basic = server.pomona(*cli, "add", "bas", "--basic", "jamf:long enough pw")
+        assert basic.returncode == 0, basic.stderr
+        refused = server.pomona(*cli, "add", "open")
+        assert refused.returncode == 2
 
         sent = _send(
             server.env,
@@ -100,3 +104,13 @@ def test_the_send_tool_against_a_real_server(tmp_path: Path) -> None:
         refused = _send(server.env, "PushSent", "--to", server.url, "--header", "Host: x")
         assert refused.returncode == 2
         assert "Jamf Pro does not let a webhook set Host" in refused.stderr
+
+        listed = server.pomona(*cli, "list", "--json")
+        assert [s["name"] for s in json.loads(listed.stdout)] == ["bas", "hdr"]
+        shown = server.pomona(*cli, "events", "bas", "--json")
+        assert [i["status"] for i in json.loads(shown.stdout)["items"]] == ["processed"]
+        gone = server.pomona(*cli, "delete", "bas", "--yes")
+        assert gone.returncode == 0, gone.stderr
+        missing = server.pomona(*cli, "events", "bas")
+        assert missing.returncode == 3
+        assert "pomona jamf webhook sources list" in missing.stderr
