@@ -30,15 +30,12 @@ from pomona.cli.client import (
     print_json,
     table,
 )
-from pomona.inbound.samples import EVENT_TYPES, sample, to_xml
+from pomona.inbound.samples import EVENT_TYPES, REFUSED_HEADERS, sample, to_xml
 
 app = typer.Typer(
     help="Jamf Pro webhooks: send samples to a receiver; manage the sources posting here.",
     no_args_is_help=True,
 )
-
-# Jamf Pro refuses these in a webhook's header map; so does the sample sender.
-_REFUSED = ("content-type", "user-agent", "accept-encoding", "content-length", "host")
 
 
 def _auth_headers(auth: str | None, headers: list[str]) -> dict[str, str]:
@@ -54,7 +51,7 @@ def _auth_headers(auth: str | None, headers: list[str]) -> dict[str, str]:
         name, sep, value = header.partition(":")
         if not sep or not name.strip() or not value.strip():
             fail(f"--header takes 'Name: value', not {header!r}")
-        if name.strip().lower() in _REFUSED:
+        if name.strip().lower() in REFUSED_HEADERS:
             fail(f"Jamf Pro does not let a webhook set {name.strip()}; choose another header")
         found[name.strip()] = value.strip()
     return found

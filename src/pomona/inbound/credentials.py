@@ -21,14 +21,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from pomona.accounts.passwords import HASHER
 from pomona.errors import Problem
+from pomona.inbound.samples import REFUSED_HEADERS
 
 log = logging.getLogger("pomona.inbound")
 
 AUTH_MODES = ("none", "basic", "header")
-# Jamf Pro refuses these in a webhook's header map (its documentation, 10.32 and 10.39).
-REFUSED_HEADERS = frozenset(
-    {"content-type", "user-agent", "accept-encoding", "content-length", "host"}
-)
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
 _MAX_HEADERS = 16
 _VALUE_MAX = 4096

@@ -44,6 +44,12 @@ EVENT_TYPES = (
     "SmartGroupUserMembershipChange",
 )
 
+# Jamf Pro refuses these in a webhook's header map (its documentation, 10.32 and 10.39); so do
+# Pomona's sources and the sample sender.
+REFUSED_HEADERS = frozenset(
+    {"content-type", "user-agent", "accept-encoding", "content-length", "host"}
+)
+
 _PEOPLE = ("Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus Pauling")
 _DEPARTMENTS = ("Design", "Engineering", "Finance", "Information Technology", "Marketing")
 _MAC_MODELS = (
@@ -302,4 +308,4 @@ def _append(parent: ElementTree.Element, key: str, value: Any) -> None:
         element.text = str(value)
 
 
-__all__ = ["EVENT_TYPES", "sample", "to_xml"]
+__all__ = ["EVENT_TYPES", "REFUSED_HEADERS", "sample", "to_xml"]
