@@ -27,7 +27,9 @@ from pomona.container import Services, build_services
 from pomona.db import Database
 from pomona.errors_http import ERROR_DESCRIPTIONS, ErrorsOut, install_error_handlers
 from pomona.http import ORJSONResponse
+from pomona.inbound import routes as inbound_routes
 from pomona.migrations import upgrade
+from pomona.notifications import routes as notification_routes
 from pomona.ops import logs, memory
 from pomona.ops import routes as ops_routes
 from pomona.ops.metrics import metrics
@@ -139,6 +141,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in accounts_routes.ROUTERS:
         app.include_router(router)
     app.include_router(queue_routes.api)
+    for router in inbound_routes.ROUTERS:
+        app.include_router(router)
+    for router in notification_routes.ROUTERS:
+        app.include_router(router)
     app.include_router(ops_routes.router)
     titles_routes.install_patchserver(app, settings)
     packages_routes.install(app)

@@ -15,6 +15,8 @@ from pomona.accounts.service import Accounts
 from pomona.audit.service import AuditService
 from pomona.auth.service import TokenService
 from pomona.db import Database
+from pomona.inbound.service import InboundService
+from pomona.notifications.service import NotificationService
 from pomona.ops.backups import Backups
 from pomona.ops.service import OperationsService
 from pomona.packages.service import PackageService
@@ -39,6 +41,8 @@ class Services:
     packages: PackageService
     ops: OperationsService
     backups: Backups
+    inbound: InboundService
+    notifications: NotificationService
 
 
 def build_services(
@@ -64,4 +68,6 @@ def build_services(
         packages=packages,
         ops=OperationsService(db, packages.storage, tasks.queue.huey),
         backups=Backups(settings, lambda: titles.export(history=True), packages.catalog),
+        inbound=InboundService(db),
+        notifications=NotificationService(db, settings),
     )

@@ -12,6 +12,12 @@ from pomona.audit.models import AuditEvent
 from pomona.auth.models import ApiToken
 from pomona.db import Base
 from pomona.events.models import Event
+from pomona.inbound.models import InboundDelivery, InboundSource
+from pomona.notifications.models import (
+    NotificationCursor,
+    NotificationDelivery,
+    NotificationSubscription,
+)
 from pomona.packages.models import (
     Package,
     PackageBlob,
@@ -35,8 +41,13 @@ __all__ = [
     "AuditEvent",
     "Event",
     "FeedState",
+    "InboundDelivery",
+    "InboundSource",
     "Job",
     "Namespace",
+    "NotificationCursor",
+    "NotificationDelivery",
+    "NotificationSubscription",
     "Package",
     "PackageBlob",
     "PackageEvent",

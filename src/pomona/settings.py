@@ -22,10 +22,19 @@ from pydantic_settings import (
 
 from pomona.accounts.directory import DirectorySettings
 from pomona.accounts.mail_settings import MailSettings
+from pomona.inbound.settings import InboundSettings
+from pomona.notifications.settings import NotificationSettings
 from pomona.packages.package_settings import PackageSettings
 
 
-class Settings(BaseSettings, DirectorySettings, MailSettings, PackageSettings):
+class Settings(
+    BaseSettings,
+    DirectorySettings,
+    MailSettings,
+    PackageSettings,
+    InboundSettings,
+    NotificationSettings,
+):
     """Every setting Pomona reads. ``docs/configuration.md`` documents each one.
 
     The settings of directory sign-in (``ldap_*``, ``group_roles``) are declared with the

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from pomona.accounts import tasks as account_tasks
 from pomona.container import Services, build_services
+from pomona.inbound import tasks as inbound_tasks
+from pomona.notifications import tasks as notification_tasks
 from pomona.ops import tasks as ops_tasks
 from pomona.packages import tasks as package_tasks
 from pomona.queue import tasks as queue_tasks
@@ -36,6 +38,10 @@ class Tasks:
     import_remote: QueuedTask[[str]]
     backup: QueuedTask[[]]
     mail: QueuedTask[[str, str, str]]
+    inbound_process: QueuedTask[[int]]
+    inbound_sweep: QueuedTask[[]]
+    notifications_dispatch: QueuedTask[[]]
+    notifications_send: QueuedTask[[int]]
 
     def close(self) -> None:
         self.queue.close()
@@ -83,6 +89,8 @@ def build_queue(
     queue = Queue(settings, check_tables=check_tables)
     services = _TaskServices(settings, queue, on_titles_change)
     packages = package_tasks.register(queue, services)
+    inbound = inbound_tasks.register(queue, services)
+    notifications = notification_tasks.register(queue, services)
     tasks = Tasks(
         queue=queue,
         scrub=packages.scrub,
@@ -92,6 +100,10 @@ def build_queue(
         import_remote=title_tasks.register(queue, services),
         backup=ops_tasks.register(queue, services),
         mail=account_tasks.register(queue),
+        inbound_process=inbound.process,
+        inbound_sweep=inbound.sweep,
+        notifications_dispatch=notifications.dispatch,
+        notifications_send=notifications.send,
     )
     services.tasks = tasks
     return tasks

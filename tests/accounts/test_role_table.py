@@ -114,6 +114,15 @@ TABLE: dict[str, dict[str, str]] = {
         "DELETE": "packages:write",
     },
     "/Packages/{filename}": {"GET": PUBLIC, "HEAD": PUBLIC},
+    # A Jamf Pro source authenticates with its own credentials, not a Pomona token.
+    "/hooks/jamf/{source}": {"POST": PUBLIC},
+    "/api/v1/inbound/sources": {"GET": ADMIN, "POST": ADMIN},
+    "/api/v1/inbound/sources/{name}": {"GET": ADMIN, "PATCH": ADMIN, "DELETE": ADMIN},
+    "/api/v1/inbound/sources/{name}/events": {"GET": ADMIN},
+    "/api/v1/users/me/notifications": {"GET": PERSON, "POST": PERSON},
+    "/api/v1/users/me/notifications/{subscription}": {"DELETE": PERSON},
+    "/api/v1/users/{name}/notifications": {"GET": ADMIN, "POST": ADMIN},
+    "/api/v1/users/{name}/notifications/{subscription}": {"DELETE": ADMIN},
 }
 
 # Path parameters: real where a resource is seeded (the title Example), unknown elsewhere.

@@ -22,6 +22,7 @@ class Mail:
     to: str
     subject: str
     body: str
+    html: str | None = None  # an HTML alternative to ``body`` (notifications)
 
 
 def _action(settings: Settings, path: str, token: str, extra: str = "") -> str:
@@ -82,6 +83,8 @@ async def send(settings: Settings, mail: Mail) -> None:
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message.set_content(mail.body)
+    if mail.html is not None:
+        message.add_alternative(mail.html, subtype="html")
     security = settings.smtp_security
     # Verified always, host name included; a CA file adds an internal CA to nothing else.
     context = ssl.create_default_context(cafile=settings.smtp_ca_file)

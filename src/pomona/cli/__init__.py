@@ -17,7 +17,16 @@ from typer._click.core import Command, Context
 from typer.core import TyperCommand, TyperGroup
 
 from pomona import __version__
-from pomona.cli import audit, backup, namespaces, packages, starter, titles, versions
+from pomona.cli import (
+    audit,
+    backup,
+    jamf_webhooks,
+    namespaces,
+    packages,
+    starter,
+    titles,
+    versions,
+)
 from pomona.cli.client import Target, profile_commands, use
 
 SERVER_PANEL = "Server commands (run where the server runs)"
@@ -137,6 +146,10 @@ app.command("starter", rich_help_panel=CLIENT_PANEL)(starter.starter)
 app.add_typer(backup.backup_app, name="backup", rich_help_panel=CLIENT_PANEL)
 app.command("restore", rich_help_panel=CLIENT_PANEL)(backup.restore)
 app.command("audit", rich_help_panel=CLIENT_PANEL)(audit.audit)
+# `pomona jamf webhook ...`; the `jamf` group is a stand-in until the Jamf Pro commands land.
+jamf = typer.Typer(help="Jamf Pro: webhooks in, sample webhooks out.", no_args_is_help=True)
+jamf.add_typer(jamf_webhooks.app, name="webhook")
+app.add_typer(jamf, name="jamf", rich_help_panel=CLIENT_PANEL)
 
 
 def main() -> None:

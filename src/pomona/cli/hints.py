@@ -82,6 +82,24 @@ NEXT_STEPS: Mapping[str, str] = {
     "sha256_mismatch": "the file changed or was damaged on the way; run the command again",
     # -- jobs
     "job_not_found": "a job's id is in the answer that started it",
+    # -- Jamf Pro webhooks in
+    "inbound_source_not_found": "list the sources with `pomona jamf webhook sources list`, or add "
+    "one with `pomona jamf webhook sources add NAME`",
+    "inbound_source_exists": "pick another name; `pomona jamf webhook sources list` lists them",
+    "inbound_auth_failed": "send the same credentials as the source: --header 'Name: value' or "
+    "--auth basic:USER:PASSWORD (an admin sees the header names in "
+    "`pomona jamf webhook sources list --json`)",
+    "inbound_auth_none_refused": "give the source a header secret (--header 'Authorization: "
+    "Bearer SECRET') or Basic (--basic USER:PASSWORD); --no-auth accepts anyone",
+    "inbound_header_refused": "Jamf Pro does not send that header: use another, such as "
+    "Authorization or X-Webhook-Secret",
+    "inbound_rule_action": "use `notify`, or an action the message lists",
+    "webhook_unreadable": "send the webhook as Jamf Pro does: JSON, or <JSSEvent> XML; "
+    "`pomona jamf webhook send EVENT --to URL --show` prints samples",
+    # -- notifications
+    "notification_exists": "remove the subscription first to change its mode",
+    "notification_pattern_invalid": "write an event type such as title.version_added, or a "
+    "pattern such as title.* or *.failed",
 }
 
 

@@ -1,0 +1,1 @@
+"""Jamf Pro webhooks in: sources, deliveries stored as received, typed events and rules."""
