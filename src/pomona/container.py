@@ -20,6 +20,7 @@ from pomona.ops.service import OperationsService
 from pomona.packages.service import PackageService
 from pomona.queue.jobs import JobService
 from pomona.settings import Settings
+from pomona.subscriptions.services import SubscriptionService
 from pomona.titles.services import TitleService
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class Services:
     packages: PackageService
     ops: OperationsService
     backups: Backups
+    subscriptions: SubscriptionService
 
 
 def build_services(
@@ -64,4 +66,5 @@ def build_services(
         packages=packages,
         ops=OperationsService(db, packages.storage, tasks.queue.huey),
         backups=Backups(settings, lambda: titles.export(history=True), packages.catalog),
+        subscriptions=SubscriptionService(db, titles, settings),
     )

@@ -22,6 +22,7 @@ from pomona.packages.models import (
     PackageUpload,
 )
 from pomona.queue.models import Job, QueueLease
+from pomona.subscriptions.models import Subscription
 from pomona.titles.models import FeedState, Namespace, Title, TitleRevision
 
 metadata = Base.metadata
@@ -47,6 +48,7 @@ __all__ = [
     "PersonalToken",
     "QueueLease",
     "SigninFailure",
+    "Subscription",
     "Title",
     "TitleRevision",
     "metadata",
