@@ -82,8 +82,10 @@ def upstream() -> Iterator[Upstream]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return None
-            if found.conditional and route.etag and (
-                self.headers.get("If-None-Match") == route.etag
+            if (
+                found.conditional
+                and route.etag
+                and (self.headers.get("If-None-Match") == route.etag)
             ):
                 self.send_response(304)
                 self.send_header("ETag", route.etag)

@@ -123,7 +123,8 @@ async def test_overrides_survive_100_syncs_of_a_changing_upstream(
         if "1.9.7" in versions:  # and the criteria, while upstream still has that version
             assert served.patches[-1].components[0].criteria[0].value == "Example Local.app"
     layers = await found.subscriptions.served(row.pk)
-    assert layers.upstream is not None and layers.upstream["name"] == "Example 100"
+    assert layers.upstream is not None
+    assert layers.upstream["name"] == "Example 100"
     assert layers.diff is not None
     assert "2.0.5-local" in layers.diff["versions"]["added"]
     assert layers.overrides["currentVersion"] == "2.1.0"

@@ -50,16 +50,20 @@ async def test_subscribe_check_override_detach_through_the_api(
     answer = await client.post("/api/v1/subscriptions", json={"url": url}, headers=admin)
     assert answer.status_code == 201, answer.text
     sub = answer.json()
-    assert sub["titleId"] == "Example" and sub["kind"] == "definition" and sub["every"] == 3600
+    assert sub["titleId"] == "Example"
+    assert sub["kind"] == "definition"
+    assert sub["every"] == 3600
     pk = sub["id"]
     # The first check was queued by the subscribe itself.
     await until(client, "/jamf/v1/patch/Example", {}, lambda d: d["currentVersion"] == "2.1.0")
     shown = await until(client, f"/api/v1/subscriptions/{pk}", admin, lambda s: s["lastSuccessAt"])
-    assert shown["latestVersion"] == "2.1.0" and shown["failures"] == 0
+    assert shown["latestVersion"] == "2.1.0"
+    assert shown["failures"] == 0
 
     upstream.serve("/jamf/v1/patch/Example", newer(fixture_json("definition.json"), "2.2.0"))
     preview = await check(client, pk, admin, dry=True)
-    assert preview["outcome"] == "updated" and preview["dryRun"] is True
+    assert preview["outcome"] == "updated"
+    assert preview["dryRun"] is True
     assert preview["diff"]["versions"]["added"] == ["2.2.0"]
     assert (await client.get("/jamf/v1/patch/Example")).json()["currentVersion"] == "2.1.0"
 
@@ -85,7 +89,8 @@ async def test_subscribe_check_override_detach_through_the_api(
     ] is False
     answer = await client.post(f"/api/v1/subscriptions/{pk}/check", headers=admin)
     done = await finished(client, answer.json(), admin)
-    assert done["status"] == "failed" and done["errors"][0]["code"] == "subscription_detached"
+    assert done["status"] == "failed"
+    assert done["errors"][0]["code"] == "subscription_detached"
     answer = await client.post(f"/api/v1/subscriptions/{pk}/attach", headers=admin)
     assert answer.json()["attached"] is True
 
@@ -99,13 +104,12 @@ async def test_a_failing_upstream_is_shown(
     client: httpx.AsyncClient, admin: dict[str, str], upstream: Upstream
 ) -> None:
     url = upstream.serve("/patch/Example", fixture_json("definition.json"))
-    pk = (await client.post("/api/v1/subscriptions", json={"url": url}, headers=admin)).json()[
-        "id"
-    ]
+    pk = (await client.post("/api/v1/subscriptions", json={"url": url}, headers=admin)).json()["id"]
     await until(client, f"/api/v1/subscriptions/{pk}", admin, lambda s: s["lastSuccessAt"])
     upstream.serve("/patch/Example", b"{not json")
     report = await check(client, pk, admin)
-    assert report["outcome"] == "failed" and "did not answer JSON" in report["error"]
+    assert report["outcome"] == "failed"
+    assert "did not answer JSON" in report["error"]
     failing = (await client.get("/api/v1/subscriptions?failing=true", headers=admin)).json()
     assert failing["items"][0]["failures"] == 1
     assert "did not answer JSON" in failing["items"][0]["lastError"]
@@ -149,7 +153,8 @@ async def test_refusals_list_every_problem(
     answer = await client.post(
         "/api/v1/subscriptions", json={"url": "http://169.254.169.254/patch/X"}, headers=admin
     )
-    assert answer.status_code == 422 and "fetch_allowed_networks" in answer.text
+    assert answer.status_code == 422
+    assert "fetch_allowed_networks" in answer.text
     reader = await make_token(app, "reader", "titles:read")
     answer = await client.post(
         "/api/v1/subscriptions", json={"url": upstream.base + "/patch/X"}, headers=reader

@@ -71,7 +71,8 @@ async def test_a_github_tag_pattern_and_version_parts(upstream: Upstream) -> Non
     found = await newest_from(
         upstream, "github", "/releases", tagPattern=r"^release-(.+)$", versionParts=3
     )
-    assert found is not None and found.version == "3.14.5"
+    assert found is not None
+    assert found.version == "3.14.5"
 
 
 async def test_the_redirect_source_reads_the_location_and_never_follows_it(
@@ -80,7 +81,8 @@ async def test_the_redirect_source_reads_the_location_and_never_follows_it(
     target = upstream.serve("/files/Example-2.8.0.dmg", b"x" * 10, "application/octet-stream")
     upstream.redirect("/latest", target.replace("2.8.0", "2.8.0"))
     found = await newest_from(upstream, "redirect", "/latest", pattern=r"Example-([\d.]+)\.dmg")
-    assert found is not None and found.version == "2.8.0"
+    assert found is not None
+    assert found.version == "2.8.0"
     assert upstream.requests_to("/files/Example-2.8.0.dmg") == []  # not followed
 
 
@@ -145,7 +147,9 @@ def test_a_new_version_is_made_from_the_newest() -> None:
     patch = from_newest(document, "2.2.0", release_date="2024-06-11T08:30:00Z", minimum_os="13.0")
     assert patch["version"] == patch["components"][0]["version"] == "2.2.0"
     values = [c["value"] for c in patch["components"][0]["criteria"]]
-    assert "2.2.0" in values and "2.2.0%" in values and "2.1.0" not in values
+    assert "2.2.0" in values
+    assert "2.2.0%" in values
+    assert "2.1.0" not in values
     assert patch["releaseDate"] == "2024-06-11T08:30:00Z"
     assert patch["minimumOperatingSystem"] == "13.0"
     assert patch["capabilities"][0]["value"] == "13.0"
@@ -165,7 +169,8 @@ async def test_a_version_source_adds_newer_versions_to_the_title(
         NewSubscription(url, "Example", "github", options), WHO
     )
     preview = await found.subscriptions.check(row.pk, dry_run=True)
-    assert preview.outcome == "version_added" and preview.revision is None
+    assert preview.outcome == "version_added"
+    assert preview.revision is None
     assert (await found.titles.get("Example")).revision == 1
 
     report = await found.subscriptions.check(row.pk)

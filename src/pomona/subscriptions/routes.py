@@ -230,7 +230,7 @@ async def subscribe_many(
 
 
 @api.get(
-    "/{subscription_id}",
+    "/{subscription_id:int}",
     response_model=SubscriptionOut,
     responses=error_responses(401, 403, 404, 422),
 )
@@ -241,7 +241,7 @@ async def get_subscription(
     return subscription_out(await subscriptions.get(subscription_id))
 
 
-@api.patch("/{subscription_id}", response_model=SubscriptionOut, responses=WRITE_ERRORS)
+@api.patch("/{subscription_id:int}", response_model=SubscriptionOut, responses=WRITE_ERRORS)
 async def edit_subscription(
     request: Request,
     subscriptions: Subscriptions,
@@ -261,7 +261,7 @@ async def edit_subscription(
     return subscription_out(row)
 
 
-@api.delete("/{subscription_id}", status_code=204, responses=WRITE_ERRORS)
+@api.delete("/{subscription_id:int}", status_code=204, responses=WRITE_ERRORS)
 async def delete_subscription(
     request: Request, subscriptions: Subscriptions, caller: Writer, subscription_id: SubscriptionId
 ) -> Response:
@@ -272,7 +272,7 @@ async def delete_subscription(
 
 
 @api.post(
-    "/{subscription_id}/check",
+    "/{subscription_id:int}/check",
     status_code=202,
     response_model=JobOut,
     responses={**ACCEPTED, **error_responses(401, 403, 404, 409, 422, 503)},
@@ -297,7 +297,7 @@ async def check_subscription(
 
 
 @api.get(
-    "/{subscription_id}/document",
+    "/{subscription_id:int}/document",
     response_model=ServedOut,
     responses=error_responses(401, 403, 404, 422),
 )
@@ -316,7 +316,7 @@ async def served_document(
     )
 
 
-@api.put("/{subscription_id}/overrides", response_model=SubscriptionOut, responses=WRITE_ERRORS)
+@api.put("/{subscription_id:int}/overrides", response_model=SubscriptionOut, responses=WRITE_ERRORS)
 @accepts(DOCUMENT)
 async def set_overrides(
     request: Request,
@@ -344,7 +344,7 @@ async def _attach(
     return subscription_out(row)
 
 
-@api.post("/{subscription_id}/detach", response_model=SubscriptionOut, responses=WRITE_ERRORS)
+@api.post("/{subscription_id:int}/detach", response_model=SubscriptionOut, responses=WRITE_ERRORS)
 async def detach(
     request: Request, subscriptions: Subscriptions, caller: Writer, subscription_id: SubscriptionId
 ) -> SubscriptionOut:
@@ -352,7 +352,7 @@ async def detach(
     return await _attach(request, subscriptions, caller, subscription_id, False)
 
 
-@api.post("/{subscription_id}/attach", response_model=SubscriptionOut, responses=WRITE_ERRORS)
+@api.post("/{subscription_id:int}/attach", response_model=SubscriptionOut, responses=WRITE_ERRORS)
 async def attach(
     request: Request,
     found: ServicesDep,
