@@ -1,0 +1,39 @@
+"""``subscriptions.refresh``, what inbound triggers (Jamf Pro's PatchSoftwareTitleUpdated)
+call: it makes the title's subscription due and queues its check, which the app's embedded
+queue runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from fastapi import FastAPI
+
+from pomona.audit.service import Who
+from pomona.errors import NotFound
+from pomona.subscriptions.actions import refresh
+from pomona.subscriptions.values import NewSubscription
+from tests.subscriptions.conftest import Upstream, fixture_json
+from tests.subscriptions.test_sync import newer, services
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_refresh_queues_a_check_of_the_title(app: FastAPI, upstream: Upstream) -> None:
+    found = services(app)
+    url = upstream.serve("/patch/Example", fixture_json("definition.json"))
+    row = await found.subscriptions.subscribe(NewSubscription(url), Who("token:test"))
+    await found.subscriptions.check(row.pk)
+    upstream.serve("/patch/Example", newer(fixture_json("definition.json"), "2.2.0"))
+
+    assert await refresh(found, "Example") == {
+        "subscription": row.pk,
+        "titleId": "Example",
+        "queued": True,
+    }
+    for _ in range(200):
+        if (await found.titles.get("Example")).title.currentVersion == "2.2.0":
+            break
+        await asyncio.sleep(0.05)
+    assert (await found.titles.get("Example")).title.currentVersion == "2.2.0"
+    with pytest.raises(NotFound):
+        await refresh(found, "Unknown")
