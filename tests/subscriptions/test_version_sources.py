@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from pomona.audit.service import Who
 from pomona.errors import Invalid
 from pomona.net import FetchError, FetchPolicy, fetch_answer
-from pomona.subscriptions.templates import from_newest
 from pomona.subscriptions.values import NewSubscription
 from pomona.subscriptions.version_sources import PLUGINS, SourceOptions, newest
+from pomona.titles.templates import from_newest
 from tests.subscriptions.conftest import Upstream, fixture_bytes, fixture_json
 from tests.subscriptions.test_sync import services
 

@@ -176,7 +176,7 @@ def check(
         job = client.json(
             "POST", _path(pk, "check"), params={"dryRun": str(dry_run).lower()}, ok=(202,)
         )
-        report = wait_for_job(client, job)["result"]
+        report = wait_for_job(client, job, doing="checking")["result"]
     if as_json:
         print_json(report)
         return
@@ -243,7 +243,7 @@ def bulk(
     body = {"url": url, "ids": ids or None, "every": seconds(every)}
     with api() as client:
         job = client.json("POST", "/api/v1/subscriptions/bulk", json=body, ok=(202,))
-        result = wait_for_job(client, job)["result"]
+        result = wait_for_job(client, job, doing="subscribing")["result"]
     if as_json:
         print_json(result)
         return

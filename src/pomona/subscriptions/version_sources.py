@@ -91,7 +91,11 @@ class Plugin:
 
     def check(self, options: SourceOptions) -> None:
         problems = [
-            Problem(f"/options/{name}", f"the {self.name} source needs '{name}'", code="option")
+            Problem(
+                f"/options/{name}",
+                f"the {self.name} source needs '{name}'",
+                code="source_option_invalid",
+            )
             for name in self.requires
             if getattr(options, _field(name)) in (None, "")
         ]
@@ -282,9 +286,17 @@ def _check_pattern(text: str, name: str) -> list[Problem]:
     try:
         compiled = re.compile(text)
     except re.error as exc:
-        return [Problem(f"/options/{name}", f"not a regular expression: {exc}", code="option")]
+        return [
+            Problem(
+                f"/options/{name}", f"not a regular expression: {exc}", code="source_option_invalid"
+            )
+        ]
     if compiled.groups != 1 and not (name == "tag_pattern" and compiled.groups == 0):
-        return [Problem(f"/options/{name}", "needs exactly one capture group", code="option")]
+        return [
+            Problem(
+                f"/options/{name}", "needs exactly one capture group", code="source_option_invalid"
+            )
+        ]
     return []
 
 

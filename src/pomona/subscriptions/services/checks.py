@@ -42,15 +42,14 @@ from pomona.subscriptions.services.records import (
     subject,
     upstream_of,
 )
-from pomona.subscriptions.templates import from_newest
 from pomona.subscriptions.values import DEFINITION, CheckReport
 from pomona.subscriptions.version_sources import PLUGINS, newest
 from pomona.titles.history import diff
 from pomona.titles.models import TitleState
 from pomona.titles.ordering import version_key
 from pomona.titles.services.revisions import check_off_loop
-from pomona.titles.services.writes import Change
 from pomona.titles.sources import fetch_policy, remote_json
+from pomona.titles.templates import from_newest
 from pomona.titles.values import Actor
 
 
@@ -168,27 +167,19 @@ class SubscriptionChecks(SubscriptionRecords):
         report.outcome = "version_added"
         report.summary = f"version {best.version} from {plugin.name}"
         report.diff = {"patch": patch}
-        draft = options.draft
-
-        def add(document: dict[str, Any], state: TitleState) -> Change:
-            if any(p["version"] == best.version for p in document["patches"]):
-                raise Conflict(f"version '{best.version}' exists", code="version_exists")
-            document["patches"].insert(0, patch)
-            held = TitleState(state.enabled, (*state.disabled_versions, best.version))
-            summary = f"added version {best.version} from {plugin.name}"
-            return Change(
-                "add-version",
-                summary + (" (draft)" if draft else ""),
-                state=held if draft else None,
-                index=0,
-            )
-
         if dry_run:
-            document = title.to_jamf()
-            add(document, record_.state)
-            await check_off_loop(document)
+            document: dict[str, Any] = title.to_jamf()
+            await check_off_loop({**document, "patches": [patch, *document["patches"]]})
         else:
-            result = await self.titles.rewrite(row.title_id, add, actor_of(row))
+            result = await self.titles.add_version_from_newest(
+                row.title_id,
+                best.version,
+                actor_of(row),
+                release_date=best.release_date,
+                minimum_os=best.minimum_os,
+                draft=options.draft,
+                source=f"{plugin.name} {row.url}"[:300],
+            )
             report.revision, report.summary = result.revision, result.summary
         return report
 

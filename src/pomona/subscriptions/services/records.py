@@ -250,7 +250,11 @@ class SubscriptionRecords:
         if kind == DEFINITION:
             if given:
                 problems.append(
-                    Problem("/options", "a definition subscription takes no options", code="option")
+                    Problem(
+                        "/options",
+                        "a definition subscription takes no options",
+                        code="source_option_invalid",
+                    )
                 )
             return {}
         plugin = PLUGINS.get(kind)
@@ -269,7 +273,11 @@ class SubscriptionRecords:
             plugin.check(options)
         except ValidationError as exc:
             problems.extend(
-                Problem("/options/" + "/".join(str(p) for p in e["loc"]), e["msg"], code="option")
+                Problem(
+                    "/options/" + "/".join(str(p) for p in e["loc"]),
+                    e["msg"],
+                    code="source_option_invalid",
+                )
                 for e in exc.errors()
             )
             return {}

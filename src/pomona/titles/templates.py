@@ -1,5 +1,6 @@
 """A new version made from a title's newest one: how admins build versions by hand ("all
-other fields inherit from the last patch"), done for them when a version source finds one."""
+other fields inherit from the last patch"). ``POST .../versions?from=newest`` does it on
+request, and a version source (``pomona.subscriptions``) when it finds a newer version."""
 
 from __future__ import annotations
 
