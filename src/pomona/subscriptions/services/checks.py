@@ -21,20 +21,13 @@ import orjson
 from pomona.audit.service import Who, record
 from pomona.db import utcnow
 from pomona.errors import Conflict, DomainError, Invalid, NotFound
-from pomona.events.outbox import emit
 from pomona.net import Fetched, fetch_answer
-from pomona.subscriptions.events import (
-    FAILED,
-    SYNCED,
-    VERSION_DISCOVERED,
-    Failed,
-    Synced,
-    VersionDiscovered,
-)
+from pomona.subscriptions.events import FAILED, SYNCED, VERSION_DISCOVERED
 from pomona.subscriptions.models import Subscription
 from pomona.subscriptions.overrides import apply
 from pomona.subscriptions.services.records import (
     SubscriptionRecords,
+    announce,
     canonical,
     next_time,
     options_of,
@@ -212,35 +205,18 @@ class SubscriptionChecks(SubscriptionRecords):
                 subject(fresh),
                 f"{report.outcome}: {report.summary}",
             )
-            await emit(
+            await announce(
                 session,
                 who,
+                fresh,
                 SYNCED,
-                Synced(
-                    subscription_id=fresh.pk,
-                    title_id=fresh.title_id,
-                    kind=fresh.kind,
-                    url=fresh.url,
-                    revision=report.revision,
-                    changed=changed,
-                    summary=report.summary[:1024],
-                ),
-                subject=f"title:{fresh.title_id}",
+                revision=report.revision,
+                changed=changed,
+                summary=report.summary[:1024],
             )
             for version in discovered:
-                await emit(
-                    session,
-                    who,
-                    VERSION_DISCOVERED,
-                    VersionDiscovered(
-                        subscription_id=fresh.pk,
-                        title_id=fresh.title_id,
-                        kind=fresh.kind,
-                        url=fresh.url,
-                        version=version,
-                        added=changed,
-                    ),
-                    subject=f"title:{fresh.title_id}",
+                await announce(
+                    session, who, fresh, VERSION_DISCOVERED, version=version, added=changed
                 )
 
     async def _failed(self, row: Subscription, report: CheckReport) -> None:
@@ -254,19 +230,8 @@ class SubscriptionChecks(SubscriptionRecords):
             fresh.failures += 1
             fresh.next_check_at = max(fresh.next_check_at, next_time(now, fresh.every_seconds))
             await record(session, who, "subscription.fail", subject(fresh), report.error)
-            await emit(
-                session,
-                who,
-                FAILED,
-                Failed(
-                    subscription_id=fresh.pk,
-                    title_id=fresh.title_id,
-                    kind=fresh.kind,
-                    url=fresh.url,
-                    error=report.error or "",
-                    failures=fresh.failures,
-                ),
-                subject=f"title:{fresh.title_id}",
+            await announce(
+                session, who, fresh, FAILED, error=report.error or "", failures=fresh.failures
             )
 
 

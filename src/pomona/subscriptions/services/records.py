@@ -20,9 +20,10 @@ from pomona.audit.service import Who, record
 from pomona.db import Database, utcnow
 from pomona.errors import Conflict, Invalid, NotFound, Problem
 from pomona.events.outbox import emit
+from pomona.events.types import EventType, P
 from pomona.net import check_url
 from pomona.settings import Settings
-from pomona.subscriptions.events import SUBSCRIPTION_CHANGED, SubscriptionChanged
+from pomona.subscriptions.events import SUBSCRIPTION_CHANGED
 from pomona.subscriptions.models import Subscription
 from pomona.subscriptions.overrides import Overrides, load
 from pomona.subscriptions.values import DEFINITION, NewSubscription
@@ -52,24 +53,25 @@ def subject(row: Subscription) -> str:
     return f"subscription:{row.pk}"
 
 
+async def announce(
+    session: AsyncSession, who: Who, row: Subscription, event_type: EventType[P], **fields: Any
+) -> None:
+    """Emit ``event_type`` about ``row`` in the caller's transaction: the fields every
+    subscription event has come from the row, ``fields`` add the type's own."""
+    payload = event_type.payload(
+        subscription_id=row.pk, title_id=row.title_id, kind=row.kind, url=row.url, **fields
+    )
+    namespace = None if row.namespace == "default" else row.namespace
+    await emit(
+        session, who, event_type, payload, subject=f"title:{row.title_id}", namespace=namespace
+    )
+
+
 async def changed(session: AsyncSession, who: Who, row: Subscription, action: str) -> None:
     """The audit record and the event of a change to ``row``, in the caller's transaction."""
     await session.flush()  # a new row's pk
     await record(session, who, f"subscription.{action}", subject(row), f"{row.title_id} {row.url}")
-    await emit(
-        session,
-        who,
-        SUBSCRIPTION_CHANGED,
-        SubscriptionChanged(
-            subscription_id=row.pk,
-            title_id=row.title_id,
-            kind=row.kind,
-            url=row.url,
-            action=action,
-        ),
-        subject=f"title:{row.title_id}",
-        namespace=None if row.namespace == "default" else row.namespace,
-    )
+    await announce(session, who, row, SUBSCRIPTION_CHANGED, action=action)
 
 
 class SubscriptionRecords:
@@ -326,6 +328,7 @@ async def _require(session: AsyncSession, pk: int) -> Subscription:
 
 __all__ = [
     "SubscriptionRecords",
+    "announce",
     "canonical",
     "changed",
     "next_time",
