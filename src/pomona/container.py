@@ -66,5 +66,5 @@ def build_services(
         packages=packages,
         ops=OperationsService(db, packages.storage, tasks.queue.huey),
         backups=Backups(settings, lambda: titles.export(history=True), packages.catalog),
-        subscriptions=SubscriptionService(db, titles, settings),
+        subscriptions=SubscriptionService(db, titles, settings, packages.catalog),
     )

@@ -58,6 +58,14 @@ class SourceOptions(BaseModel):
         False,
         description="Add a found version disabled, for an admin to enable (approve) it",
     )
+    package: str | None = Field(
+        None,
+        max_length=255,
+        pattern=r"^[^/\\\x00-\x1f]+$",
+        description="Wait for this package: a file name in Pomona's store, with {version} for "
+        "the version (e.g. 'Example-{version}.pkg'). A found version is added disabled and "
+        "enabled by the first check after the package is published",
+    )
     version_parts: int | None = Field(
         None,
         alias="versionParts",

@@ -22,6 +22,7 @@ from pomona.audit.service import Who, record
 from pomona.db import utcnow
 from pomona.errors import Conflict, DomainError, Invalid, NotFound
 from pomona.net import Fetched, fetch_answer
+from pomona.packages.catalog import PackageCatalog
 from pomona.subscriptions.events import FAILED, SYNCED, VERSION_DISCOVERED
 from pomona.subscriptions.models import Subscription
 from pomona.subscriptions.overrides import apply
@@ -89,9 +90,28 @@ class SubscriptionChecks(SubscriptionRecords):
             if not dry_run:
                 await self._failed(row, report)
             return report
+        if row.kind != DEFINITION and not dry_run:
+            await self._release(row, report)
         if not dry_run:
             await self._succeeded(row, report, answer)
         return report
+
+    async def _release(self, row: Subscription, report: CheckReport) -> None:
+        """Enable the versions this source added that wait for their package, once it is
+        published (before, they stay disabled: Jamf Pro never sees a version whose installer
+        is missing)."""
+        package = options_of(row).package
+        if package is None:
+            return
+        candidates = {row.latest_version, *report.versions_found} - {None}
+        state = TitleState.load((await self.titles.row(row.title_id)).state)
+        for version in sorted(v for v in candidates if v in state.disabled_versions):
+            filename = package.replace("{version}", version)
+            if self.packages is None or not await _published(self.packages, filename):
+                report.notes.append(f"version {version} waits for package '{filename}'")
+                continue
+            await self.titles.set_enabled(row.title_id, True, actor_of(row), version=version)
+            report.notes.append(f"version {version} enabled: package '{filename}' is published")
 
     # -- definitions -----------------------------------------------------------------------------
 
@@ -170,7 +190,7 @@ class SubscriptionChecks(SubscriptionRecords):
                 actor_of(row),
                 release_date=best.release_date,
                 minimum_os=best.minimum_os,
-                draft=options.draft,
+                draft=options.draft or options.package is not None,
                 source=f"{plugin.name} {row.url}"[:300],
             )
             report.revision, report.summary = result.revision, result.summary
@@ -233,6 +253,14 @@ class SubscriptionChecks(SubscriptionRecords):
             await announce(
                 session, who, fresh, FAILED, error=report.error or "", failures=fresh.failures
             )
+
+
+async def _published(packages: PackageCatalog, filename: str) -> bool:
+    try:
+        await packages.get(filename)
+    except NotFound:
+        return False
+    return True
 
 
 def _discovered(

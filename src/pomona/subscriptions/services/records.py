@@ -22,6 +22,7 @@ from pomona.errors import Conflict, Invalid, NotFound, Problem
 from pomona.events.outbox import emit
 from pomona.events.types import EventType, P
 from pomona.net import check_url
+from pomona.packages.catalog import PackageCatalog
 from pomona.settings import Settings
 from pomona.subscriptions.events import SUBSCRIPTION_CHANGED
 from pomona.subscriptions.models import Subscription
@@ -75,8 +76,16 @@ async def changed(session: AsyncSession, who: Who, row: Subscription, action: st
 
 
 class SubscriptionRecords:
-    def __init__(self, db: Database, titles: TitleService, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        titles: TitleService,
+        settings: Settings,
+        packages: PackageCatalog | None = None,
+    ) -> None:
         self.db, self.titles, self.settings = db, titles, settings
+        # Where "wait for package" looks for a version's package (None: nothing waits).
+        self.packages = packages
 
     # -- reads -----------------------------------------------------------------------------------
 
