@@ -77,10 +77,10 @@ def test_malformed_overrides_list_every_problem() -> None:
 
 
 def upstream_at(step: int, rng: random.Random) -> dict[str, Any]:
-    """The upstream at ``step``: a new version each time, the oldest sometimes dropped, the
-    requirement and the name changing."""
+    """The upstream at ``step``: a new version each time (older new ones pruned), the oldest
+    sometimes dropped, the requirement and the name changing."""
     document = fixture_json("definition.json")
-    for n in range(step):
+    for n in range(max(0, step - 5), step):  # the five newest, as a feed that prunes
         document = newer(document, f"2.2.{n}")
     if rng.random() < 0.5 and len(document["patches"]) > 4:
         document["patches"].pop()
