@@ -34,8 +34,8 @@ from pomona.ops.metrics import metrics
 from pomona.ops.requests_http import Observe
 from pomona.packages import routes as packages_routes
 from pomona.queue import routes as queue_routes
-from pomona.subscriptions import routes as subscription_routes
 from pomona.settings import Settings, load_settings
+from pomona.subscriptions import routes as subscription_routes
 from pomona.tasks import build_queue
 from pomona.titles import routes as titles_routes
 from pomona.titles.feed import FeedCache
