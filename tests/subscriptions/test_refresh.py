@@ -37,3 +37,20 @@ async def test_refresh_queues_a_check_of_the_title(app: FastAPI, upstream: Upstr
     assert (await found.titles.get("Example")).title.currentVersion == "2.2.0"
     with pytest.raises(NotFound):
         await refresh(found, "Unknown")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_scan_checks_what_is_due(app: FastAPI, upstream: Upstream) -> None:
+    """The periodic task's work: due subscriptions are claimed and checked by the queue."""
+    found = services(app)
+    url = upstream.serve("/patch/Example", fixture_json("definition.json"))
+    row = await found.subscriptions.subscribe(NewSubscription(url), Who("token:test"))
+    found.tasks.subscriptions.scan()
+    for _ in range(200):
+        if (await found.subscriptions.get(row.pk)).last_success_at is not None:
+            break
+        await asyncio.sleep(0.05)
+    checked = await found.subscriptions.get(row.pk)
+    assert checked.last_success_at is not None
+    assert checked.next_check_at > checked.last_success_at  # due again in an hour
+    assert (await found.titles.get("Example")).revision == 1
