@@ -163,3 +163,23 @@ async def test_refusals_list_every_problem(
     assert (await client.get("/api/v1/subscriptions/99", headers=reader)).status_code == 404
     sources = (await client.get("/api/v1/subscriptions/sources", headers=reader)).json()
     assert {s["name"] for s in sources["items"]} >= {"github", "sparkle", "redirect"}
+
+
+async def test_a_publisher_cannot_subscribe_another_namespace_s_title(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str], upstream: Upstream
+) -> None:
+    made = await client.post(
+        "/api/v1/namespaces", json={"slug": "acme", "displayName": "Acme"}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    made = await client.post("/api/v1/titles", json=fixture_json("definition.json"), headers=admin)
+    assert made.status_code == 201, made.text  # Example, in the default namespace
+    _, secret = await app.state.services.tokens.create(
+        "acme", ["titles:write"], namespaces=["acme"]
+    )
+    publisher = {"Authorization": f"Bearer {secret}"}
+    url = upstream.serve("/patch/Example", fixture_json("definition.json"))
+    answer = await client.post("/api/v1/subscriptions", json={"url": url}, headers=publisher)
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["errors"][0]["code"] == "namespace_forbidden"
+    assert (await client.get("/api/v1/subscriptions", headers=admin)).json()["items"] == []

@@ -192,8 +192,6 @@ async def subscribe(
     """Follow a remote definition (a JSON file's URL, or another patch source's
     ``/patch/{id}``), or give a title a version source. The first check is queued at once."""
     into = target_namespace(caller.namespaces, body.namespace)
-    if body.titleId is not None:
-        check_may_write(caller, body.titleId)
     asked = NewSubscription(
         body.url,
         body.titleId,
@@ -203,7 +201,7 @@ async def subscribe(
         body.overrides.dump() if body.overrides else {},
         into,
     )
-    row = await found.subscriptions.subscribe(asked, who(request, caller))
+    row = await found.subscriptions.subscribe(asked, who(request, caller), caller)
     _queue_check(found, row.pk)
     return subscription_out(row)
 

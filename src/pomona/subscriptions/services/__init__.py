@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from pomona.audit.service import Who
-from pomona.errors import Conflict, Invalid, Problem
-from pomona.queue.jobs import params_of
+from pomona.auth.scopes import Principal
+from pomona.errors import Conflict, Forbidden, Invalid, Problem
+from pomona.queue.jobs import params_of, principal_of
 from pomona.queue.models import Job
 from pomona.subscriptions.services.served import SubscriptionLayers
 from pomona.subscriptions.values import NewSubscription
@@ -31,6 +32,7 @@ class SubscriptionService(SubscriptionLayers):
         *,
         every_seconds: int | None = None,
         namespace: str = "default",
+        caller: Principal | None = None,
     ) -> dict[str, Any]:
         """Subscribe to every title (or the ``ids``) of the patch source at ``base``: its
         ``/software`` lists them (fetched: run in a job). Titles already subscribed are
@@ -53,8 +55,8 @@ class SubscriptionService(SubscriptionLayers):
                 namespace=namespace,
             )
             try:
-                row = await self.subscribe(asked, who)
-            except (Conflict, Invalid) as exc:
+                row = await self.subscribe(asked, who, caller)
+            except (Conflict, Invalid, Forbidden) as exc:
                 skipped.append({"titleId": title_id, "reason": str(exc)[:500]})
             else:
                 created.append({"id": row.pk, "titleId": title_id})
@@ -69,6 +71,7 @@ class SubscriptionService(SubscriptionLayers):
             Who.of(job.actor, job.client),
             every_seconds=params.get("every"),
             namespace=params.get("namespace") or "default",
+            caller=principal_of(job),
         )
 
     async def check_job(self, job: Job) -> dict[str, Any]:

@@ -48,7 +48,13 @@ from pomona.titles.values import Actor
 
 
 def actor_of(row: Subscription) -> Actor:
-    return Actor(f"subscription:{row.pk}", f"sync from {row.url}"[:2000])
+    """The author of a subscription's writes: limited to the subscription's namespace, so a
+    sync can never write a title another namespace holds."""
+    return Actor(
+        f"subscription:{row.pk}",
+        f"sync from {row.url}"[:2000],
+        namespaces=frozenset({row.namespace}),
+    )
 
 
 class SubscriptionChecks(SubscriptionRecords):

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pomona.audit.service import Who, record
+from pomona.auth.scopes import Principal
 from pomona.db import Database, utcnow
 from pomona.errors import Conflict, Invalid, NotFound, Problem
 from pomona.events.outbox import emit
@@ -29,6 +30,8 @@ from pomona.subscriptions.models import Subscription
 from pomona.subscriptions.overrides import Overrides, load
 from pomona.subscriptions.values import DEFINITION, NewSubscription
 from pomona.subscriptions.version_sources import PLUGINS, SourceOptions
+from pomona.titles.access import check_may_write
+from pomona.titles.namespaces import check_namespaces
 from pomona.titles.schemas import ID_PATTERN
 from pomona.titles.services import TitleService
 from pomona.titles.sources import fetch_policy
@@ -113,9 +116,12 @@ class SubscriptionRecords:
 
     # -- writes ----------------------------------------------------------------------------------
 
-    async def subscribe(self, asked: NewSubscription, who: Who) -> Subscription:
+    async def subscribe(
+        self, asked: NewSubscription, who: Who, caller: Principal | None = None
+    ) -> Subscription:
         """Check what can be checked without fetching (the URL's address, the kind and its
-        options, the title id, the interval) and store the subscription, due at once."""
+        options, the title id, the interval, that ``caller`` may write the title where it is)
+        and store the subscription, due at once. An existing title keeps its namespace."""
         await check_url(asked.url, fetch_policy(self.settings))
         problems: list[Problem] = []
         title_id = asked.title_id or (title_id_of(asked.url) if asked.kind == DEFINITION else None)
@@ -141,12 +147,21 @@ class SubscriptionRecords:
         if problems:
             raise Invalid(problems)
         assert title_id is not None
-        if asked.kind != DEFINITION:
-            await self.titles.get(title_id)  # a version source adds to a title that exists
+        namespace = asked.namespace
+        try:
+            existing = await self.titles.row(title_id)
+        except NotFound:
+            if asked.kind != DEFINITION:
+                raise  # a version source adds to a title that exists
+        else:
+            namespace = existing.namespace
+        if caller is not None:
+            check_may_write(caller, title_id)
+            check_namespaces(caller.namespaces, [("/titleId", title_id, namespace)])
         now = utcnow()
         row = Subscription(
             title_id=title_id,
-            namespace=asked.namespace,
+            namespace=namespace,
             kind=asked.kind,
             url=asked.url,
             options=canonical(options),
