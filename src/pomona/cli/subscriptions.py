@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from pomona.cli.client import (
+    Exit,
     JsonOption,
     api,
     confirm,
@@ -181,7 +182,10 @@ def check(
         print_json(report)
         return
     if report["outcome"] == "failed":
-        fail(f"the check failed; the title keeps its last good state: {report['error']}")
+        fail(
+            f"the check failed; the title keeps its last good state: {report['error']}",
+            Exit.REFUSED,
+        )
     prefix = "would be " if dry_run else ""
     done(f"{report['titleId']}: {prefix}{report['outcome']}; {report['summary']}")
     for note in report["notes"]:
