@@ -37,6 +37,7 @@ from pomona.ops.requests_http import Observe
 from pomona.packages import routes as packages_routes
 from pomona.queue import routes as queue_routes
 from pomona.settings import Settings, load_settings
+from pomona.subscriptions import routes as subscription_routes
 from pomona.tasks import build_queue
 from pomona.titles import routes as titles_routes
 from pomona.titles.feed import FeedCache
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in notification_routes.ROUTERS:
         app.include_router(router)
     app.include_router(ops_routes.router)
+    app.include_router(subscription_routes.api)
     titles_routes.install_patchserver(app, settings)
     packages_routes.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

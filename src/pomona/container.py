@@ -15,6 +15,7 @@ from pomona.accounts.service import Accounts
 from pomona.audit.service import AuditService
 from pomona.auth.service import TokenService
 from pomona.db import Database
+from pomona.inbound.actions import JamfEvent
 from pomona.inbound.service import InboundService
 from pomona.notifications.service import NotificationService
 from pomona.ops.backups import Backups
@@ -22,6 +23,8 @@ from pomona.ops.service import OperationsService
 from pomona.packages.service import PackageService
 from pomona.queue.jobs import JobService
 from pomona.settings import Settings
+from pomona.subscriptions.actions import REFRESH, refresh_named
+from pomona.subscriptions.services import SubscriptionService
 from pomona.titles.services import TitleService
 
 if TYPE_CHECKING:
@@ -43,6 +46,7 @@ class Services:
     backups: Backups
     inbound: InboundService
     notifications: NotificationService
+    subscriptions: SubscriptionService
 
 
 def build_services(
@@ -56,7 +60,7 @@ def build_services(
     process's feed cache listens, so its own writes show on its feed at once)."""
     packages = PackageService.build(db, settings, enqueue=tasks.finalise)
     titles = TitleService(db, on_change=on_titles_change)
-    return Services(
+    services = Services(
         settings=settings,
         db=db,
         tasks=tasks,
@@ -70,4 +74,17 @@ def build_services(
         backups=Backups(settings, lambda: titles.export(history=True), packages.catalog),
         inbound=InboundService(db),
         notifications=NotificationService(db, settings),
+        subscriptions=SubscriptionService(db, titles, settings, packages.catalog),
     )
+    _offer_actions(services)
+    return services
+
+
+def _offer_actions(services: Services) -> None:
+    """The actions a Jamf Pro webhook's rules may name, beyond ``notify``."""
+
+    async def refresh_subscriptions(event: JamfEvent) -> object:
+        name = getattr(event.typed, "name", None) or event.data.get("name")
+        return await refresh_named(services, name) if isinstance(name, str) else []
+
+    services.inbound.actions.register(REFRESH, refresh_subscriptions)

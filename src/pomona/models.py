@@ -28,6 +28,7 @@ from pomona.packages.models import (
     PackageUpload,
 )
 from pomona.queue.models import Job, QueueLease
+from pomona.subscriptions.models import Subscription
 from pomona.titles.models import FeedState, Namespace, Title, TitleRevision
 
 metadata = Base.metadata
@@ -58,6 +59,7 @@ __all__ = [
     "PersonalToken",
     "QueueLease",
     "SigninFailure",
+    "Subscription",
     "Title",
     "TitleRevision",
     "metadata",

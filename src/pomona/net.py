@@ -151,16 +151,56 @@ async def check_url(url: str, policy: FetchPolicy) -> tuple[str, str, IPAddress]
     return host, parts.scheme, addresses[0]
 
 
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One answer of :func:`fetch_answer`: 200 with its body, 304 (not modified since the
+    validators sent), or a redirect left unfollowed (``location`` is the absolute target)."""
+
+    url: str
+    status: int
+    body: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
+    location: str | None = None
+
+
 async def fetch(url: str, policy: FetchPolicy, *, accept: str = "application/json") -> bytes:
     """GET ``url`` within the policy's limits; the body, or ``FetchError``."""
+    return (await fetch_answer(url, policy, accept=accept)).body
+
+
+async def fetch_answer(
+    url: str,
+    policy: FetchPolicy,
+    *,
+    accept: str = "application/json",
+    etag: str | None = None,
+    last_modified: str | None = None,
+    follow: bool = True,
+) -> Fetched:
+    """GET ``url`` within the policy's limits, conditionally when given the validators of an
+    earlier answer (``If-None-Match``, ``If-Modified-Since``: a 304 comes back as such).
+
+    Redirects are followed by hand, each target checked like the first, at most
+    ``max_redirects`` and never to a URL already visited (a loop is refused at once); with
+    ``follow=False`` the first redirect is answered with its target and not followed.
+    """
     deadline = time.monotonic() + policy.timeout
+    visited: set[str] = set()
     for _hop in range(policy.max_redirects + 1):
+        if url in visited:
+            raise FetchError(f"{_clip(url)} redirects in a loop")
+        visited.add(url)
         host, scheme, address = await check_url(url, policy)
         parts = urlsplit(url)
         shown = f"[{address}]" if address.version == 6 else str(address)
         port = f":{parts.port}" if parts.port else ""
         pinned = parts._replace(netloc=f"{shown}{port}").geturl()
         headers = {"Host": parts.netloc.rpartition("@")[2], "Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
         extensions = {"sni_hostname": host} if scheme == "https" else {}
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -171,8 +211,13 @@ async def fetch(url: str, policy: FetchPolicy, *, accept: str = "application/jso
                 client.stream("GET", pinned, headers=headers, extensions=extensions) as answer,
             ):
                 if answer.is_redirect and "location" in answer.headers:
-                    url = urljoin(url, answer.headers["location"])
+                    target = urljoin(url, answer.headers["location"])
+                    if not follow:
+                        return Fetched(url, answer.status_code, location=target)
+                    url = target
                     continue
+                if answer.status_code == 304 and (etag or last_modified):
+                    return Fetched(url, 304, etag=etag, last_modified=last_modified)
                 if answer.status_code != 200:
                     raise FetchError(f"{url} answered {answer.status_code}, not 200")
                 body = bytearray()
@@ -184,7 +229,13 @@ async def fetch(url: str, policy: FetchPolicy, *, accept: str = "application/jso
                         )
                     if time.monotonic() > deadline:
                         raise FetchError(f"{url} did not finish within {policy.timeout:g} s")
-                return bytes(body)
+                return Fetched(
+                    url,
+                    200,
+                    bytes(body),
+                    etag=answer.headers.get("etag"),
+                    last_modified=answer.headers.get("last-modified"),
+                )
         except httpx.TimeoutException:
             raise FetchError(f"{url} did not answer within {policy.timeout:g} s") from None
         except httpx.HTTPError as exc:

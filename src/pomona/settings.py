@@ -247,6 +247,28 @@ class Settings(
     remote_import_max_titles: int = Field(
         2000, ge=1, description="Most titles one import from another patch source may fetch."
     )
+    subscription_interval_seconds: int = Field(
+        3600,
+        ge=60,
+        description=(
+            "How often a subscription or version source is checked unless it says otherwise "
+            "(`every`), in seconds."
+        ),
+    )
+    subscription_min_interval_seconds: int = Field(
+        300, ge=1, description="The shortest `every` a subscription may ask for, in seconds."
+    )
+    subscription_scan_seconds: int = Field(
+        300,
+        ge=0,
+        description=(
+            "How often the server looks for subscriptions due for a check, in seconds "
+            "(0: never; checks then run only on demand)."
+        ),
+    )
+    subscription_scan_batch: int = Field(
+        200, ge=1, description="Most subscriptions one scan queues for a check."
+    )
     patchserver_compat: bool = Field(
         True,
         description=(

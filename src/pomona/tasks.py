@@ -23,6 +23,7 @@ from pomona.packages import tasks as package_tasks
 from pomona.queue import tasks as queue_tasks
 from pomona.queue.service import Queue, QueuedTask
 from pomona.settings import Settings
+from pomona.subscriptions import tasks as subscription_tasks
 from pomona.titles import tasks as title_tasks
 
 
@@ -42,6 +43,7 @@ class Tasks:
     inbound_sweep: QueuedTask[[]]
     notifications_dispatch: QueuedTask[[]]
     notifications_send: QueuedTask[[int]]
+    subscriptions: subscription_tasks.SubscriptionTasks
 
     def close(self) -> None:
         self.queue.close()
@@ -104,6 +106,7 @@ def build_queue(
         inbound_sweep=inbound.sweep,
         notifications_dispatch=notifications.dispatch,
         notifications_send=notifications.send,
+        subscriptions=subscription_tasks.register(queue, services),
     )
     services.tasks = tasks
     return tasks

@@ -123,10 +123,29 @@ TABLE: dict[str, dict[str, str]] = {
     "/api/v1/users/me/notifications/{subscription}": {"DELETE": PERSON},
     "/api/v1/users/{name}/notifications": {"GET": ADMIN, "POST": ADMIN},
     "/api/v1/users/{name}/notifications/{subscription}": {"DELETE": ADMIN},
+    "/api/v1/subscriptions": {"GET": "titles:read", "POST": "titles:write"},
+    "/api/v1/subscriptions/sources": {"GET": "titles:read"},
+    "/api/v1/subscriptions/bulk": {"POST": "titles:write"},
+    "/api/v1/subscriptions/{subscription_id}": {
+        "GET": "titles:read",
+        "PATCH": "titles:write",
+        "DELETE": "titles:write",
+    },
+    "/api/v1/subscriptions/{subscription_id}/check": {"POST": "titles:write"},
+    "/api/v1/subscriptions/{subscription_id}/document": {"GET": "titles:read"},
+    "/api/v1/subscriptions/{subscription_id}/overrides": {"PUT": "titles:write"},
+    "/api/v1/subscriptions/{subscription_id}/detach": {"POST": "titles:write"},
+    "/api/v1/subscriptions/{subscription_id}/attach": {"POST": "titles:write"},
 }
 
 # Path parameters: real where a resource is seeded (the title Example), unknown elsewhere.
-SAMPLES = {"title_id": "Example", "ids": "Example", "version": "1.0", "name": "nobody"}
+SAMPLES = {
+    "title_id": "Example",
+    "ids": "Example",
+    "version": "1.0",
+    "name": "nobody",
+    "subscription_id": "1",
+}
 
 
 def _operations(app: FastAPI) -> list[tuple[str, str]]:

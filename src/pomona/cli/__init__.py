@@ -24,6 +24,7 @@ from pomona.cli import (
     namespaces,
     packages,
     starter,
+    subscriptions,
     titles,
     versions,
 )
@@ -142,6 +143,8 @@ app.add_typer(titles.app, name="titles", rich_help_panel=CLIENT_PANEL)
 app.add_typer(versions.app, name="versions", rich_help_panel=CLIENT_PANEL)
 app.add_typer(packages.app, name="packages", rich_help_panel=CLIENT_PANEL)
 app.add_typer(namespaces.app, name="namespaces", rich_help_panel=CLIENT_PANEL)
+app.add_typer(subscriptions.app, name="subscriptions", rich_help_panel=CLIENT_PANEL)
+titles.app.command("subscribe")(subscriptions.subscribe)
 app.command("starter", rich_help_panel=CLIENT_PANEL)(starter.starter)
 app.add_typer(backup.backup_app, name="backup", rich_help_panel=CLIENT_PANEL)
 app.command("restore", rich_help_panel=CLIENT_PANEL)(backup.restore)

@@ -80,6 +80,21 @@ NEXT_STEPS: Mapping[str, str] = {
     "upload_busy": "another upload of this file is still sending; run the command again later",
     "upload_checksum_mismatch": "run the same command again: the upload resumes where it stopped",
     "sha256_mismatch": "the file changed or was damaged on the way; run the command again",
+    # -- subscriptions and version sources
+    "subscription_not_found": "list them with `pomona subscriptions list`",
+    "subscription_exists": "see it with `pomona subscriptions list`; delete it first to follow "
+    "another URL",
+    "subscription_detached": "attach it again with `pomona subscriptions attach ID`",
+    "title_id_required": "name the title with `--title ID`",
+    "kind_unknown": "use --kind definition or a version source: github, sparkle, electron, "
+    "homebrew, page, redirect, jsonpath",
+    "source_option_invalid": "give the source's options with `--option NAME=VALUE` "
+    "(see docs/subscriptions.md)",
+    "interval_invalid": "choose an --every from the server's subscription_min_interval_seconds "
+    "to a year",
+    "override_invalid": "fix the overrides file; each problem names its field",
+    "no_version_found": "check the source's URL and its pattern or path with "
+    "`pomona subscriptions check ID --dry-run`",
     # -- jobs
     "job_not_found": "a job's id is in the answer that started it",
     # -- Jamf Pro webhooks in

@@ -345,15 +345,17 @@ def import_remote(
     import_report(job["result"], as_json)
 
 
-def wait_for_job(client: Api, job: dict[str, Any], interval: float = 0.5) -> dict[str, Any]:
-    """Poll a job until it has finished, with a spinner; a failed job ends the command with
-    its errors and the exit code its error status calls for."""
+def wait_for_job(
+    client: Api, job: dict[str, Any], interval: float = 0.5, doing: str = "importing"
+) -> dict[str, Any]:
+    """Poll a job until it has finished, with a spinner saying what it is ``doing``; a failed
+    job ends the command with its errors and the exit code its error status calls for."""
     try:
-        with err.status(f"importing ({job['status']})...") as spinner:
+        with err.status(f"{doing} ({job['status']})...") as spinner:
             while job["status"] not in ("succeeded", "failed"):
                 time.sleep(interval)
                 job = client.json("GET", job["url"])
-                spinner.update(f"importing ({job['status']})...")
+                spinner.update(f"{doing} ({job['status']})...")
     except KeyboardInterrupt:
         fail(f"stopped waiting; the job goes on at {job['url']}", Exit.REFUSED)
     if job["status"] == "failed":

@@ -84,15 +84,24 @@ def add(
     strict: StrictOption = False,
     reason: ReasonOption = None,
     as_json: JsonOption = False,
+    from_newest: Annotated[
+        bool,
+        typer.Option(
+            "--from-newest",
+            help="SOURCE is a version string: make it from the newest version (criteria, kill "
+            "apps, capabilities), with the new version wherever the old one stood",
+        ),
+    ] = False,
 ) -> None:
     """Add a version: the newest by default."""
-    document = _document(source)
+    document = {"version": source} if from_newest else _document(source)
+    extra = {"from": "newest"} if from_newest else {"after": after, "before": before}
     with api() as client:
         body = client.json(
             "POST",
             _versions(title_id),
             json=document,
-            params=params(strict, reason, after=after, before=before),
+            params=params(strict, reason, **extra),
         )
     version = (body.get("version") or {}).get("version", "?")
     written(body, f"added version {version} to '{title_id}'", as_json)

@@ -4,9 +4,9 @@ A source's rules name actions (``{"on": "PatchSoftwareTitleUpdated", "action": "
 processing task calls each matching one with the event. ``notify`` is built in and does nothing
 more: the event written to the outbox is the notification, which webhooks and mail subscribed to
 ``jamf.*`` deliver. Other domains register their own when the services are built, e.g. the
-subscriptions domain's ``subscription.refresh``::
+subscriptions domain's ``subscriptions.refresh`` (``container.build_services``)::
 
-    services.inbound.actions.register("subscription.refresh", refresh_for_title)
+    services.inbound.actions.register("subscriptions.refresh", refresh_subscriptions)
 """
 
 from __future__ import annotations

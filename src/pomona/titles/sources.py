@@ -157,10 +157,7 @@ async def from_remote(
     """
     policy = fetch_policy(settings)
     root = base.rstrip("/")
-    listing = _json(await fetcher(f"{root}/software", policy), f"{root}/software")
-    if not isinstance(listing, list):
-        raise FetchError(f"{root}/software is not a JSON array of titles; is the URL a feed base?")
-    available = [s["id"] for s in listing if isinstance(s, dict) and isinstance(s.get("id"), str)]
+    available = await remote_ids(root, settings, fetcher=fetcher)
     wanted = available if ids is None else ids
     missing = [i for i in wanted if i not in available]
     if missing:
@@ -178,6 +175,26 @@ async def from_remote(
     return content
 
 
+async def remote_ids(
+    base: str,
+    settings: Settings,
+    *,
+    fetcher: Callable[[str, FetchPolicy], Awaitable[bytes]] = fetch,
+) -> list[str]:
+    """The ids another patch source's ``<base>/software`` lists (in a job: it talks to
+    another host)."""
+    root = base.rstrip("/")
+    listing = _json(await fetcher(f"{root}/software", fetch_policy(settings)), f"{root}/software")
+    if not isinstance(listing, list):
+        raise FetchError(f"{root}/software is not a JSON array of titles; is the URL a feed base?")
+    return [s["id"] for s in listing if isinstance(s, dict) and isinstance(s.get("id"), str)]
+
+
+def remote_json(data: bytes, url: str) -> Any:
+    """A fetched document as JSON, or ``FetchError`` naming the URL."""
+    return _json(data, url)
+
+
 def _json(data: bytes, url: str) -> Any:
     try:
         return orjson.loads(data)
@@ -193,4 +210,6 @@ __all__ = [
     "limits",
     "read_body",
     "read_file",
+    "remote_ids",
+    "remote_json",
 ]

@@ -3,12 +3,13 @@ Parse, call, answer."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
 from pydantic import Field
 
 from pomona.budget_http import DOCUMENT, accepts, api_router
+from pomona.errors import Invalid, Problem
 from pomona.errors_http import ProblemOut, error_responses
 from pomona.http import read_json
 from pomona.titles.access import check_may_write
@@ -82,14 +83,43 @@ async def add_version(
         str | None, Query(description="Insert just before (newer than) this version")
     ] = None,
     strict: Strict = False,
+    from_: Annotated[
+        Literal["newest"] | None,
+        Query(
+            alias="from",
+            description="'newest': make the version from the newest one; only the body's "
+            "version (required), releaseDate and minimumOperatingSystem are read",
+        ),
+    ] = None,
 ) -> VersionWriteOut:
-    """Add a version: the newest by default, or placed with ``after``/``before``."""
+    """Add a version: the newest by default, or placed with ``after``/``before``; or, with
+    ``from=newest``, a clone of the newest version with the new version string wherever the
+    old one stood in its criteria."""
     check_may_write(caller, title_id)
     raw = await read_json(request)
+    if from_ == "newest":
+        version, released, minimum = _from_newest(raw)
+        result = await titles.add_version_from_newest(
+            title_id, version, actor, release_date=released, minimum_os=minimum
+        )
+        return _version_out(result, version)
     result = await titles.add_version(
         title_id, raw, actor, after=after, before=before, strict=strict
     )
     return _version_out(result, raw.get("version") if isinstance(raw, dict) else None)
+
+
+def _from_newest(raw: Any) -> tuple[str, str | None, str | None]:
+    """The version, release date and minimum OS of a ``from=newest`` body."""
+    body = raw if isinstance(raw, dict) else {}
+    problems = [
+        Problem(f"/{key}", f"must be a string{' (required)' if key == 'version' else ''}")
+        for key in ("version", "releaseDate", "minimumOperatingSystem")
+        if not isinstance(body.get(key), str) and (key == "version" or body.get(key) is not None)
+    ]
+    if problems:
+        raise Invalid(problems, code="version_invalid")
+    return body["version"], body.get("releaseDate"), body.get("minimumOperatingSystem")
 
 
 @api.get(

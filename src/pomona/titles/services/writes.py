@@ -36,6 +36,7 @@ from pomona.titles.services.revisions import (
     title_record,
     write_tombstone,
 )
+from pomona.titles.templates import from_newest
 from pomona.titles.validation import Checked
 from pomona.titles.values import Actor, WriteResult
 
@@ -191,6 +192,44 @@ class TitleWrites(TitleReads):
             return Change("add-version", f"added version {version}", index=index)
 
         return await self.rewrite(title_id, edit, actor, strict=strict)
+
+    async def add_version_from_newest(
+        self,
+        title_id: str,
+        version: str,
+        actor: Actor,
+        *,
+        release_date: str | None = None,
+        minimum_os: str | None = None,
+        draft: bool = False,
+        source: str | None = None,
+    ) -> WriteResult:
+        """Add ``version`` as the newest, a clone of the newest version with the version
+        substituted (``templates.from_newest``), made from the document under the lock. A
+        ``draft`` is added disabled, in the same revision, for an admin to enable."""
+
+        def edit(document: dict[str, Any], state: TitleState) -> Change:
+            patches = document["patches"]
+            if any(p["version"] == version for p in patches):
+                raise Conflict(
+                    f"version '{version}' exists in '{title_id}'", "/version", code="version_exists"
+                )
+            patches.insert(
+                0,
+                from_newest(document, version, release_date=release_date, minimum_os=minimum_os),
+            )
+            summary = f"added version {version} from the newest" + (
+                f" ({source})" if source else ""
+            )
+            held = TitleState(state.enabled, (*state.disabled_versions, version))
+            return Change(
+                "add-version",
+                summary + (", as a draft (disabled)" if draft else ""),
+                state=held if draft else None,
+                index=0,
+            )
+
+        return await self.rewrite(title_id, edit, actor)
 
     async def replace_version(
         self, title_id: str, version: str, raw: Any, actor: Actor, *, strict: bool = False

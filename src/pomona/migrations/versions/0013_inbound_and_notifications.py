@@ -1,7 +1,7 @@
 """Jamf Pro webhooks in (sources, deliveries) and email notifications (subscriptions, the
 dispatcher's cursor, one record per event and person mailed)
 
-Revision ID: 0017
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-11-30
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 from pomona.db import Key, LongText, UtcDateTime
 
-revision: str = "0017"
+revision: str = "0013"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
