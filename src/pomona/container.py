@@ -15,6 +15,8 @@ from pomona.accounts.service import Accounts
 from pomona.audit.service import AuditService
 from pomona.auth.service import TokenService
 from pomona.db import Database
+from pomona.events.service import EventService
+from pomona.events.webhooks import Webhooks
 from pomona.ops.backups import Backups
 from pomona.ops.service import OperationsService
 from pomona.packages.service import PackageService
@@ -39,6 +41,8 @@ class Services:
     packages: PackageService
     ops: OperationsService
     backups: Backups
+    events: EventService
+    webhooks: Webhooks
 
 
 def build_services(
@@ -64,4 +68,6 @@ def build_services(
         packages=packages,
         ops=OperationsService(db, packages.storage, tasks.queue.huey),
         backups=Backups(settings, lambda: titles.export(history=True), packages.catalog),
+        events=EventService(db),
+        webhooks=Webhooks.build(db, settings, titles.definition_at),
     )

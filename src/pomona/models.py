@@ -11,7 +11,13 @@ from pomona.accounts.models import (
 from pomona.audit.models import AuditEvent
 from pomona.auth.models import ApiToken
 from pomona.db import Base
-from pomona.events.models import Event
+from pomona.events.models import (
+    Event,
+    EventCursor,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from pomona.packages.models import (
     Package,
     PackageBlob,
@@ -34,6 +40,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Event",
+    "EventCursor",
     "FeedState",
     "Job",
     "Namespace",
@@ -49,5 +56,8 @@ __all__ = [
     "SigninFailure",
     "Title",
     "TitleRevision",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "metadata",
 ]

@@ -17,6 +17,7 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import httpx
@@ -151,17 +152,64 @@ async def check_url(url: str, policy: FetchPolicy) -> tuple[str, str, IPAddress]
     return host, parts.scheme, addresses[0]
 
 
+async def _pinned(url: str, policy: FetchPolicy) -> tuple[str, str, dict[str, Any]]:
+    """``url`` with its host replaced by the checked address, the ``Host`` header it keeps, and
+    the TLS extensions that still verify the certificate against the name."""
+    host, scheme, address = await check_url(url, policy)
+    parts = urlsplit(url)
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    port = f":{parts.port}" if parts.port else ""
+    pinned = parts._replace(netloc=f"{shown}{port}").geturl()
+    extensions: dict[str, Any] = {"sni_hostname": host} if scheme == "https" else {}
+    return pinned, parts.netloc.rpartition("@")[2], extensions
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a POST got back: the status, headers and the first bytes of the body."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+async def post(
+    url: str, body: bytes, headers: dict[str, str], policy: FetchPolicy, *, keep: int = 1024
+) -> Answer:
+    """POST ``body`` to ``url`` within the policy's time limit, never following a redirect
+    (the 3xx is the answer); keeps the first ``keep`` bytes of the answer. ``FetchError`` when
+    the URL is refused or no answer came."""
+    pinned, host, extensions = await _pinned(url, policy)
+    try:
+        async with asyncio.timeout(policy.timeout):
+            async with (
+                httpx.AsyncClient(timeout=policy.timeout, follow_redirects=False) as client,
+                client.stream(
+                    "POST",
+                    pinned,
+                    content=body,
+                    headers={**headers, "Host": host},
+                    extensions=extensions,
+                ) as answer,
+            ):
+                kept = bytearray()
+                async for chunk in answer.aiter_bytes():
+                    kept += chunk
+                    if len(kept) >= keep:
+                        break
+                return Answer(answer.status_code, answer.headers, bytes(kept[:keep]))
+    except (TimeoutError, httpx.TimeoutException):
+        raise FetchError(f"{url} did not answer within {policy.timeout:g} s") from None
+    except httpx.HTTPError as exc:
+        raise FetchError(f"cannot reach {url}: {exc}") from None
+
+
 async def fetch(url: str, policy: FetchPolicy, *, accept: str = "application/json") -> bytes:
     """GET ``url`` within the policy's limits; the body, or ``FetchError``."""
     deadline = time.monotonic() + policy.timeout
     for _hop in range(policy.max_redirects + 1):
-        host, scheme, address = await check_url(url, policy)
-        parts = urlsplit(url)
-        shown = f"[{address}]" if address.version == 6 else str(address)
-        port = f":{parts.port}" if parts.port else ""
-        pinned = parts._replace(netloc=f"{shown}{port}").geturl()
-        headers = {"Host": parts.netloc.rpartition("@")[2], "Accept": accept}
-        extensions = {"sni_hostname": host} if scheme == "https" else {}
+        pinned, host, extensions = await _pinned(url, policy)
+        headers = {"Host": host, "Accept": accept}
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError(f"{url} did not answer within {policy.timeout:g} s")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from pomona.accounts import tasks as account_tasks
 from pomona.container import Services, build_services
+from pomona.events import tasks as event_tasks
 from pomona.ops import tasks as ops_tasks
 from pomona.packages import tasks as package_tasks
 from pomona.queue import tasks as queue_tasks
@@ -36,6 +37,7 @@ class Tasks:
     import_remote: QueuedTask[[str]]
     backup: QueuedTask[[]]
     mail: QueuedTask[[str, str, str]]
+    events: event_tasks.EventTasks
 
     def close(self) -> None:
         self.queue.close()
@@ -92,6 +94,7 @@ def build_queue(
         import_remote=title_tasks.register(queue, services),
         backup=ops_tasks.register(queue, services),
         mail=account_tasks.register(queue),
+        events=event_tasks.register(queue, services),
     )
     services.tasks = tasks
     return tasks

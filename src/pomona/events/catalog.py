@@ -1,0 +1,51 @@
+"""The catalogue: every event type of every domain, gathered explicitly.
+
+Each domain lists its types in ``<domain>/events.py`` as a module-level tuple ``TYPES``. To add a
+domain's types, import its ``events`` module here and add its ``TYPES`` to :data:`DOMAINS`: the
+catalogue, the API (``GET /api/v1/events/types``), the docs' table (``docs/webhooks.md``) and
+the webhook filters' check all follow.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pomona.errors import NotFound
+from pomona.events import events as webhook_events
+from pomona.events.types import EventType
+from pomona.packages import events as package_events
+from pomona.queue import events as queue_events
+from pomona.titles import events as title_events
+
+# One entry per domain, in the order the docs list them.
+DOMAINS: tuple[tuple[EventType[Any], ...], ...] = (
+    title_events.TYPES,
+    package_events.TYPES,
+    queue_events.TYPES,
+    webhook_events.TYPES,
+)
+
+
+@cache
+def catalog() -> dict[str, EventType[Any]]:
+    """Every event type by name; a name declared twice is a programming error."""
+    found: dict[str, EventType[Any]] = {}
+    for types in DOMAINS:
+        for event_type in types:
+            if event_type.name in found:
+                raise ValueError(f"event type {event_type.name} is declared twice")
+            found[event_type.name] = event_type
+    return found
+
+
+def event_type(name: str) -> EventType[Any]:
+    found = catalog().get(name)
+    if found is None:
+        raise NotFound(
+            f"no event type '{name}'; the catalogue lists them all", code="event_type_not_found"
+        )
+    return found
+
+
+__all__ = ["DOMAINS", "catalog", "event_type"]
