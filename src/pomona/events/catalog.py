@@ -2,7 +2,7 @@
 
 Each domain lists its types in ``<domain>/events.py`` as a module-level tuple ``TYPES``. To add a
 domain's types, import its ``events`` module here and add its ``TYPES`` to :data:`DOMAINS`: the
-catalogue, the API (``GET /api/v1/events/types``), the docs' table (``docs/webhooks.md``) and
+catalogue, the API (``/api/v1/events/types``), the docs' table (``docs/webhooks.md``) and
 the webhook filters' check all follow.
 """
 

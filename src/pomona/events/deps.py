@@ -29,7 +29,7 @@ EventReader = Annotated[Principal, Depends(require("events:read"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 
-def stopping(request: Request) -> asyncio.Event:
+async def stopping(request: Request) -> asyncio.Event:
     """Set when this process is told to stop: open event streams end then."""
     state = request.app.state
     if getattr(state, "events_stopping", None) is None:

@@ -11,7 +11,7 @@ class EventSettings(BaseModel):
         90,
         ge=0,
         description=(
-            "Days an event is kept in the log (`GET /api/v1/events`) before the periodic prune "
+            "Days an event is kept in the log (the events API) before the periodic prune "
             "removes it, with its webhook deliveries. 0: keep every event."
         ),
     )

@@ -13,7 +13,7 @@ from pomona.events.types import EventType
 class EndpointChange(BaseModel):
     """A webhook endpoint as the change left it."""
 
-    id: str = Field(description="The endpoint's id (`GET /api/v1/webhooks/endpoints/{id}`).")
+    id: str = Field(description="The endpoint's id (as the webhooks API shows it).")
     kind: str = Field(description="`signed`, `slack`, `teams` or `patchserver`.")
     host: str = Field(description="The host of its URL (the URL itself may be a secret).")
     enabled: bool = Field(description="Whether it receives events now.")

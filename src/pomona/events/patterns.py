@@ -28,7 +28,7 @@ def problems(patterns: Sequence[str], path: str, location: Location = "body") ->
             message = f"'{pattern[:80]}' is not an event type or a pattern such as title.*"
             found.append(Problem(where, message, location, code="event_type_invalid"))
         elif not any(matches(pattern, name) for name in names):
-            message = f"'{pattern}' matches no event type; GET /api/v1/events/types lists them"
+            message = f"'{pattern}' matches no event type; the event catalogue lists them"
             found.append(Problem(where, message, location, code="event_type_unknown"))
     return found
 

@@ -76,8 +76,10 @@ async def stream(
     stopping: asyncio.Event,
     poll: float,
     heartbeat: float,
+    follow: bool = True,
 ) -> AsyncIterator[bytes]:
-    """Events after ``after`` (None: from now on), then every new one as it commits."""
+    """Events after ``after`` (None: from now on), then every new one as it commits; without
+    ``follow``, only those already there."""
     position = after if after is not None else await events.last()
     yield b"retry: %d\n: stream of events after %d\n\n" % (RETRY_MS, position)
     quiet_since = time.monotonic()
@@ -86,10 +88,12 @@ async def stream(
         for event in batch:
             yield frame(event)
             position = event.pk
+        if len(batch) == BATCH:
+            continue
+        if not follow:
+            return
         if batch:
             quiet_since = time.monotonic()
-            if len(batch) == BATCH:
-                continue
         elif time.monotonic() - quiet_since >= heartbeat:
             yield b": keep-alive\n\n"
             quiet_since = time.monotonic()

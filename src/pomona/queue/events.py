@@ -10,7 +10,7 @@ from pomona.events.types import EventType
 class JobFailure(BaseModel):
     """A job and the error it ended with."""
 
-    id: str = Field(description="The job's id (`GET /api/v1/jobs/{id}`).")
+    id: str = Field(description="The job's id (as the jobs API knows it).")
     kind: str = Field(description="What the job did, e.g. `titles.import-remote`.")
     errorKind: str = Field(description="The kind of error: `invalid`, `not_found`, `internal`...")
     message: str = Field(description="The first problem's message.")

@@ -153,8 +153,9 @@ async def stream_events(
     last_event_header: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
 ) -> StreamingResponse:
     """Events as they commit, as Server-Sent Events (`id` is the event's `seq`). Without
-    ``Last-Event-ID`` the stream starts now; with it, at the event after. Needs
-    ``events:read``."""
+    ``Last-Event-ID`` the stream starts now; with it, at the event after. A client that does
+    not accept ``text/event-stream`` (as browsers' ``EventSource`` does) gets the events there
+    are, and the answer ends. Needs ``events:read``."""
     wanted = _filter(types, subject, namespace)
     wanted.check()
     after = last_event_id
@@ -173,6 +174,7 @@ async def stream_events(
         stopping=stopping,
         poll=settings.events_stream_poll_seconds,
         heartbeat=settings.events_stream_heartbeat_seconds,
+        follow="text/event-stream" in request.headers.get("accept", ""),
     )
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)
