@@ -23,8 +23,10 @@ class Receiver:
     url: str
     received: list[Received] = field(default_factory=list)
     # (request number from 0) -> (status, headers, body); the default answers 200.
-    answer: Callable[[int, Received], tuple[int, dict[str, str], bytes]] = (
-        lambda _n, _r: (200, {}, b"ok")
+    answer: Callable[[int, Received], tuple[int, dict[str, str], bytes]] = lambda _n, _r: (
+        200,
+        {},
+        b"ok",
     )
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,7 +53,9 @@ def receiving(path: str = "/hook") -> Iterator[Receiver]:
         def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
             length = int(self.headers.get("Content-Length", "0"))
             got = Received(
-                {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length), time.time()
+                {k.lower(): v for k, v in self.headers.items()},
+                self.rfile.read(length),
+                time.time(),
             )
             receiver = box[0]
             with receiver.lock:

@@ -43,17 +43,14 @@ class DeliveryLog:
         if before is not None:
             where.append(WebhookDelivery.pk < before)
         async with self.db.sessions() as session:
-            rows = list(
-                (
-                    await session.execute(
-                        select(WebhookDelivery, Event.event_id, Event.type)
-                        .join(Event, Event.pk == WebhookDelivery.event_pk)
-                        .where(*where)
-                        .order_by(WebhookDelivery.pk.desc())
-                        .limit(limit + 1)
-                    )
-                ).tuples()
+            found = await session.execute(
+                select(WebhookDelivery, Event.event_id, Event.type)
+                .join(Event, Event.pk == WebhookDelivery.event_pk)
+                .where(*where)
+                .order_by(WebhookDelivery.pk.desc())
+                .limit(limit + 1)
             )
+            rows = [(delivery, event_id, kind) for delivery, event_id, kind in found]
             more = len(rows) > limit
             rows = rows[:limit]
             attempts: dict[int, list[WebhookAttempt]] = {pk: [] for pk in (r[0].pk for r in rows)}

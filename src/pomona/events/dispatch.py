@@ -90,15 +90,12 @@ class Dispatcher:
                 )
             )
             if endpoints:
-                existing = set(
-                    (
-                        await session.execute(
-                            select(WebhookDelivery.event_pk, WebhookDelivery.endpoint_pk).where(
-                                WebhookDelivery.event_pk.in_([e.pk for e in events])
-                            )
-                        )
-                    ).tuples()
+                pairs = await session.execute(
+                    select(WebhookDelivery.event_pk, WebhookDelivery.endpoint_pk).where(
+                        WebhookDelivery.event_pk.in_([e.pk for e in events])
+                    )
                 )
+                existing = {(event_pk, endpoint_pk) for event_pk, endpoint_pk in pairs}
                 session.add_all(
                     WebhookDelivery(
                         event_pk=event.pk,
