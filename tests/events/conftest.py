@@ -49,9 +49,9 @@ async def types_of(app: FastAPI, after: int = 0) -> list[str]:
     return [e.type for e in await events_of(app, after)]
 
 
-async def until(check: Any, timeout: float = 30.0) -> Any:
+async def until(check: Any, seconds: float = 30.0) -> Any:
     """Poll the coroutine function ``check`` until it returns something true."""
-    for _ in range(int(timeout / 0.05)):
+    for _ in range(int(seconds / 0.05)):
         found = await check()
         if found:
             return found

@@ -50,7 +50,7 @@ def receiving(path: str = "/hook") -> Iterator[Receiver]:
     box: list[Receiver] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             got = Received(
                 {k.lower(): v for k, v in self.headers.items()},
