@@ -82,6 +82,18 @@ NEXT_STEPS: Mapping[str, str] = {
     "sha256_mismatch": "the file changed or was damaged on the way; run the command again",
     # -- jobs
     "job_not_found": "a job's id is in the answer that started it",
+    # -- events and webhooks
+    "event_type_unknown": "see the event types with `pomona events tail --help` or in "
+    "docs/webhooks.md; a pattern ends in `.*` (title.*)",
+    "event_type_invalid": "write an event type as domain.what_happened (title.version_added), or "
+    "a pattern such as title.*",
+    "event_type_not_found": "the event catalogue is in docs/webhooks.md",
+    "url_refused": "use a public address, or ask an admin to add the network to the "
+    "fetch_allowed_networks setting",
+    "webhook_endpoint_not_found": "list the endpoints with `pomona webhooks list`",
+    "webhook_delivery_not_found": "list the deliveries with `pomona webhooks deliveries ENDPOINT`",
+    "webhook_kind_invalid": "use --kind signed, slack, teams or patchserver",
+    "last_event_id_invalid": "resume with `pomona events tail --after SEQ`, SEQ an event's seq",
 }
 
 

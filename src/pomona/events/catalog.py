@@ -48,4 +48,31 @@ def event_type(name: str) -> EventType[Any]:
     return found
 
 
-__all__ = ["DOMAINS", "catalog", "event_type"]
+def _field_type(schema: dict[str, Any]) -> str:
+    if "anyOf" in schema:
+        return " or ".join(_field_type(s) for s in schema["anyOf"])
+    kind = schema.get("type", "object")
+    return "null" if kind == "null" else str(kind)
+
+
+def markdown() -> str:
+    """The catalogue as the docs show it (``docs/webhooks.md``, checked by a test): the types,
+    then each payload's fields."""
+    lines = ["| Type | When | Payload (`data`) |", "|---|---|---|"]
+    payloads: dict[str, dict[str, Any]] = {}
+    for found in catalog().values():
+        schema = found.schema()
+        title = schema.get("title", found.payload.__name__)
+        payloads.setdefault(title, schema)
+        lines.append(f"| `{found.name}` | {found.summary} | [{title}](#{title.lower()}) |")
+    for title, schema in payloads.items():
+        lines += ["", f"#### {title}", "", schema.get("description", ""), ""]
+        lines += ["| Field | Type | Description |", "|---|---|---|"]
+        # Every field is sent, null when it has no value.
+        for name, field in schema["properties"].items():
+            described = field.get("description", "")
+            lines.append(f"| `{name}` | {_field_type(field)} | {described} |")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["DOMAINS", "catalog", "event_type", "markdown"]

@@ -33,7 +33,7 @@ SECRET_ROTATED = _endpoint(
 ENDPOINT_DISABLED = _endpoint(
     "endpoint_disabled",
     "A webhook endpoint was disabled by the server: it answered 410 Gone, or failed for longer "
-    "than `webhook_disable_after_hours`. Admins are told; enable it again once it is fixed.",
+    "than `webhook_disable_after_hours`. Enable it again once the receiver is fixed.",
 )
 
 TYPES = (ENDPOINT_CREATED, ENDPOINT_UPDATED, ENDPOINT_DELETED, SECRET_ROTATED, ENDPOINT_DISABLED)

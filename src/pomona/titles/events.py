@@ -18,9 +18,9 @@ class TitleChange(BaseModel):
     name: str = Field(description="The title's display name.")
     namespace: str = Field(description="The publisher namespace; `default` for the main feed.")
     revision: int = Field(description="The revision this change made (the title's history).")
-    currentVersion: str | None = Field(description="The newest version; None once deleted.")
+    currentVersion: str | None = Field(description="The newest version; null once deleted.")
     version: str | None = Field(
-        None, description="The version this change is about, for version events."
+        None, description="The version this change is about (version events); else null."
     )
     versions: int = Field(description="How many versions the title has after the change.")
     summary: str = Field(description="What changed, in one line (the revision's summary).")
