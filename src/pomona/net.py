@@ -174,24 +174,30 @@ class Answer:
 
 
 async def post(
-    url: str, body: bytes, headers: dict[str, str], policy: FetchPolicy, *, keep: int = 1024
+    client: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    policy: FetchPolicy,
+    *,
+    keep: int = 1024,
 ) -> Answer:
-    """POST ``body`` to ``url`` within the policy's time limit, never following a redirect
-    (the 3xx is the answer); keeps the first ``keep`` bytes of the answer. ``FetchError`` when
-    the URL is refused or no answer came."""
+    """POST ``body`` to ``url`` with ``client`` (kept by the caller: making one loads the CA
+    certificates, which costs more than a request on a local network) within the policy's time
+    limit, never following a redirect (the 3xx is the answer); keeps the first ``keep`` bytes
+    of the answer. ``FetchError`` when the URL is refused or no answer came."""
     pinned, host, extensions = await _pinned(url, policy)
     try:
         async with asyncio.timeout(policy.timeout):
-            async with (
-                httpx.AsyncClient(timeout=policy.timeout, follow_redirects=False) as client,
-                client.stream(
-                    "POST",
-                    pinned,
-                    content=body,
-                    headers={**headers, "Host": host},
-                    extensions=extensions,
-                ) as answer,
-            ):
+            async with client.stream(
+                "POST",
+                pinned,
+                content=body,
+                headers={**headers, "Host": host},
+                extensions=extensions,
+                follow_redirects=False,
+                timeout=policy.timeout,
+            ) as answer:
                 kept = bytearray()
                 async for chunk in answer.aiter_bytes():
                     kept += chunk

@@ -50,6 +50,8 @@ def receiving(path: str = "/hook") -> Iterator[Receiver]:
     box: list[Receiver] = []
 
     class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True  # no 40 ms wait for a delayed ACK between writes
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             got = Received(

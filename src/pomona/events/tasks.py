@@ -15,32 +15,37 @@ if TYPE_CHECKING:
 log = logging.getLogger("pomona.webhooks")
 
 PRUNE_HOURS = 6.0
+PER_TASK = 10
 
 
 @dataclass(frozen=True, slots=True)
 class EventTasks:
-    deliver: QueuedTask[[int]]
+    deliver: QueuedTask[[list[int]]]
     prune: QueuedTask[[]]
 
 
 def register(queue: Queue, services: Callable[[], Services]) -> EventTasks:
     settings = queue.settings
 
-    def deliver_webhook(delivery_pk: int) -> str:
-        outcome = queue.runtime.run(services().webhooks.sender.send(delivery_pk))
-        log.info("webhook delivery %d: %s", delivery_pk, outcome)
-        return outcome
+    def deliver_webhooks(delivery_pks: list[int]) -> list[str]:
+        outcomes = queue.runtime.run(services().webhooks.sender.send_many(delivery_pks))
+        for delivery_pk, outcome in zip(delivery_pks, outcomes, strict=True):
+            log.info("webhook delivery %d: %s", delivery_pk, outcome)
+        return outcomes
 
     def dispatch_webhooks() -> None:
-        for delivery_pk in queue.runtime.run(services().webhooks.dispatcher.pump()):
-            deliver(delivery_pk)
+        due = queue.runtime.run(services().webhooks.dispatcher.pump())
+        # A task per few deliveries, sent together: a task per delivery would cost the queue
+        # more than the requests themselves.
+        for start in range(0, len(due), PER_TASK):
+            deliver(due[start : start + PER_TASK])
 
     def prune_events() -> dict[str, Any]:
         removed = queue.runtime.run(services().events.prune(settings.events_retention_days))
         log.info("events: %d older than %d days pruned", removed, settings.events_retention_days)
         return {"removed": removed}
 
-    deliver = queue.task("webhooks.deliver", deliver_webhook)
+    deliver = queue.task("webhooks.deliver", deliver_webhooks)
     prune = queue.task("events.prune", prune_events)
     queue.every("webhooks.dispatch", settings.webhook_poll_seconds, dispatch_webhooks)
 
