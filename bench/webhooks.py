@@ -167,6 +167,7 @@ def bench(
     work: Path, events: int, rate: float, seconds: float, threads: int
 ) -> tuple[str, list[str]]:
     failures: list[str] = []
+    achieved: list[float] = []  # the write rate the server kept up with
     env = environment(work / "data")
     admin = {"Authorization": f"Bearer {token(work, env)}"}
     with receiver() as a, receiver() as b, receiver() as c, receiver() as plain:
@@ -195,7 +196,7 @@ def bench(
                 spread = max(arrivals) - min(arrivals) if arrivals else 0.0
                 throughput = len(arrivals) / spread if spread else 0.0
                 reference = direct_rate(plain.url, min(events * RECEIVERS, 3000))
-                latencies = latency(client, receivers, events, rate, seconds, failures)
+                latencies = latency(client, receivers, events, rate, seconds, failures, achieved)
             finally:
                 worker.terminate()
                 worker.wait(timeout=30)
@@ -211,7 +212,8 @@ def bench(
             f"{throughput / reference:.2f}" if reference else "-",
         ],
         [
-            f"commit to delivery at {rate:g} events/s ({len(latencies)} deliveries)",
+            f"commit to delivery at {rate:g} events/s asked, {achieved[0]:.0f} written "
+            f"({len(latencies)} deliveries)",
             f"p50 {statistics.median(latencies) * 1000:.0f} ms, "
             f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms"
             if latencies
@@ -235,6 +237,7 @@ def latency(
     rate: float,
     seconds: float,
     failures: list[str],
+    achieved: list[float],
 ) -> list[float]:
     count = int(rate * seconds)
     committed: dict[str, float] = {}
@@ -246,6 +249,7 @@ def latency(
         pause = started + (n + 1) / rate - time.monotonic()
         if pause > 0:
             time.sleep(pause)
+    achieved.append(count / (time.monotonic() - started))
     if not wait_for(receivers, before + count, 120):
         failures.append(f"live: only {[len(r.got) for r in receivers]} of {before + count}")
     return [

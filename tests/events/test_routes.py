@@ -3,12 +3,16 @@ never skips nor repeats, the catalogue with its schemas, and refusals that list 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from pomona.events.catalog import catalog
+from pomona.events.models import Event
 from tests.conftest import make_token
-from tests.events.conftest import EXAMPLE, ok
+from tests.events.conftest import EXAMPLE, events_of, ok
 
 
 async def _titles(client: httpx.AsyncClient, admin: dict[str, str], count: int) -> None:
@@ -108,3 +112,22 @@ async def test_the_stream_without_follow_answers_the_backlog_as_server_sent_even
     frames = [f for f in answer.text.split("\n\n") if f.startswith("id:")]
     assert [f.splitlines()[0] for f in frames] == [f"id: {seq}" for seq in seqs[1:]]
     assert frames[0].splitlines()[1] == "event: title.created"
+
+
+async def test_the_prune_removes_events_past_the_retention_with_their_deliveries(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await _titles(client, admin, 3)
+    old = await events_of(app)
+    async with app.state.services.db.transaction() as session:
+        await session.execute(
+            update(Event)
+            .where(Event.pk.in_([e.pk for e in old[:2]]))
+            .values(at=datetime.now(UTC) - timedelta(days=91))
+        )
+    events = app.state.services.events
+    assert await events.prune(0) == 0  # 0 keeps every event
+    assert await events.prune(90) == 2
+    assert [e.pk for e in await events_of(app)] == [old[2].pk]
+    report = app.state.services.tasks.events.prune().get(blocking=True, timeout=60)
+    assert report == {"removed": 0}
