@@ -266,7 +266,11 @@ async def list_deliveries(
 @api.post(
     "/{endpoint_id}/deliveries/{delivery_id}/replay",
     status_code=202,
-    responses=error_responses(401, 403, 404, 422),
+    response_class=Response,
+    responses={
+        202: {"description": "Queued to be sent again"},
+        **error_responses(401, 403, 404, 422),
+    },
 )
 async def replay_delivery(
     request: Request,
