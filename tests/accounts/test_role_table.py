@@ -128,7 +128,13 @@ TABLE: dict[str, dict[str, str]] = {
 }
 
 # Path parameters: real where a resource is seeded (the title Example), unknown elsewhere.
-SAMPLES = {"title_id": "Example", "ids": "Example", "version": "1.0", "name": "nobody"}
+SAMPLES = {
+    "title_id": "Example",
+    "ids": "Example",
+    "version": "1.0",
+    "name": "nobody",
+    "webhook_id": "1",
+}
 
 
 def _operations(app: FastAPI) -> list[tuple[str, str]]:

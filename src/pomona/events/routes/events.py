@@ -128,7 +128,7 @@ async def list_events(
     "/stream",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"},
         **error_responses(401, 403, 422),
     },
 )

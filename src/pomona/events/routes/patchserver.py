@@ -73,7 +73,7 @@ async def create_patchserver_webhook(
     return PatchServerCreatedOut(id=row.pk)
 
 
-@api.delete("/{webhook_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
+@api.delete("/{webhook_id:int}", status_code=204, responses=error_responses(401, 403, 404, 422))
 async def delete_patchserver_webhook(
     request: Request,
     webhooks: WebhooksDep,
