@@ -1,7 +1,7 @@
 """The ``pomona`` command.
 
 Client commands (``login``, ``titles``, ``versions``, ``packages``, ``starter``, ``backup``,
-``restore``, ``audit``) talk to a
+``restore``, ``audit``, ``webhooks``, ``events``) talk to a
 server's HTTP API and need only the light dependencies, so an admin's Mac can install the client
 alone. Server commands (``serve``, ``migrate``, ``token``, ...) live in ``pomona.cli.server``,
 which imports the server's stack (FastAPI, SQLAlchemy); it is imported only when one of them
