@@ -92,3 +92,12 @@ def test_soak_judges_growth_per_process_and_counts_every_error() -> None:
     assert "| `GET /x` | 101 | 1 |" in text
     assert "| 500 |" in text  # the slowest request
     assert "**1 errors**" in text
+
+
+@pytest.mark.slow
+def test_webhooks_smoke_delivers_every_event_and_prints_its_table(tmp_path: Path) -> None:
+    text = smoke_report("bench.webhooks", tmp_path / "webhooks.md")
+    assert "### Webhooks" in text
+    assert "deliveries/s" in text
+    assert "Lost: 0 problems" in text
+    assert "Failures" not in text

@@ -26,6 +26,7 @@ from pomona.audit import routes as audit_routes
 from pomona.container import Services, build_services
 from pomona.db import Database
 from pomona.errors_http import ERROR_DESCRIPTIONS, ErrorsOut, install_error_handlers
+from pomona.events import routes as events_routes
 from pomona.http import ORJSONResponse
 from pomona.inbound import routes as inbound_routes
 from pomona.migrations import upgrade
@@ -149,6 +150,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_routes.router)
     app.include_router(subscription_routes.api)
     titles_routes.install_patchserver(app, settings)
+    for router in events_routes.ROUTERS:
+        app.include_router(router)
+    events_routes.install_patchserver(app, settings)
     packages_routes.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

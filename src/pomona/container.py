@@ -15,6 +15,8 @@ from pomona.accounts.service import Accounts
 from pomona.audit.service import AuditService
 from pomona.auth.service import TokenService
 from pomona.db import Database
+from pomona.events.service import EventService
+from pomona.events.webhooks import Webhooks
 from pomona.inbound.actions import JamfEvent
 from pomona.inbound.service import InboundService
 from pomona.notifications.service import NotificationService
@@ -47,6 +49,8 @@ class Services:
     inbound: InboundService
     notifications: NotificationService
     subscriptions: SubscriptionService
+    events: EventService
+    webhooks: Webhooks
 
 
 def build_services(
@@ -75,6 +79,8 @@ def build_services(
         inbound=InboundService(db),
         notifications=NotificationService(db, settings),
         subscriptions=SubscriptionService(db, titles, settings, packages.catalog),
+        events=EventService(db),
+        webhooks=Webhooks.build(db, settings, titles.definition_at),
     )
     _offer_actions(services)
     return services

@@ -11,10 +11,15 @@ from pomona.accounts.models import (
 from pomona.audit.models import AuditEvent
 from pomona.auth.models import ApiToken
 from pomona.db import Base
-from pomona.events.models import Event
+from pomona.events.models import (
+    Event,
+    EventCursor,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from pomona.inbound.models import InboundDelivery, InboundSource
 from pomona.notifications.models import (
-    NotificationCursor,
     NotificationDelivery,
     NotificationSubscription,
 )
@@ -41,12 +46,12 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Event",
+    "EventCursor",
     "FeedState",
     "InboundDelivery",
     "InboundSource",
     "Job",
     "Namespace",
-    "NotificationCursor",
     "NotificationDelivery",
     "NotificationSubscription",
     "Package",
@@ -62,5 +67,8 @@ __all__ = [
     "Subscription",
     "Title",
     "TitleRevision",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "metadata",
 ]

@@ -17,6 +17,7 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import httpx
@@ -164,6 +165,64 @@ class Fetched:
     location: str | None = None
 
 
+async def _pinned(url: str, policy: FetchPolicy) -> tuple[str, str, dict[str, Any]]:
+    """``url`` with its host replaced by the checked address, the ``Host`` header it keeps, and
+    the TLS extensions that still verify the certificate against the name."""
+    host, scheme, address = await check_url(url, policy)
+    parts = urlsplit(url)
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    port = f":{parts.port}" if parts.port else ""
+    pinned = parts._replace(netloc=f"{shown}{port}").geturl()
+    extensions: dict[str, Any] = {"sni_hostname": host} if scheme == "https" else {}
+    return pinned, parts.netloc.rpartition("@")[2], extensions
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a POST got back: the status, headers and the first bytes of the body."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+async def post(
+    client: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    policy: FetchPolicy,
+    *,
+    keep: int = 1024,
+) -> Answer:
+    """POST ``body`` to ``url`` with ``client`` (kept by the caller: making one loads the CA
+    certificates, which costs more than a request on a local network) within the policy's time
+    limit, never following a redirect (the 3xx is the answer); keeps the first ``keep`` bytes
+    of the answer. ``FetchError`` when the URL is refused or no answer came."""
+    pinned, host, extensions = await _pinned(url, policy)
+    try:
+        async with asyncio.timeout(policy.timeout):
+            async with client.stream(
+                "POST",
+                pinned,
+                content=body,
+                headers={**headers, "Host": host},
+                extensions=extensions,
+                follow_redirects=False,
+                timeout=policy.timeout,
+            ) as answer:
+                kept = bytearray()
+                async for chunk in answer.aiter_bytes():
+                    kept += chunk
+                    if len(kept) >= keep:
+                        break
+                return Answer(answer.status_code, answer.headers, bytes(kept[:keep]))
+    except (TimeoutError, httpx.TimeoutException):
+        raise FetchError(f"{url} did not answer within {policy.timeout:g} s") from None
+    except httpx.HTTPError as exc:
+        raise FetchError(f"cannot reach {url}: {exc}") from None
+
+
 async def fetch(url: str, policy: FetchPolicy, *, accept: str = "application/json") -> bytes:
     """GET ``url`` within the policy's limits; the body, or ``FetchError``."""
     return (await fetch_answer(url, policy, accept=accept)).body
@@ -191,17 +250,12 @@ async def fetch_answer(
         if url in visited:
             raise FetchError(f"{_clip(url)} redirects in a loop")
         visited.add(url)
-        host, scheme, address = await check_url(url, policy)
-        parts = urlsplit(url)
-        shown = f"[{address}]" if address.version == 6 else str(address)
-        port = f":{parts.port}" if parts.port else ""
-        pinned = parts._replace(netloc=f"{shown}{port}").geturl()
-        headers = {"Host": parts.netloc.rpartition("@")[2], "Accept": accept}
+        pinned, host, extensions = await _pinned(url, policy)
+        headers = {"Host": host, "Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        extensions = {"sni_hostname": host} if scheme == "https" else {}
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError(f"{url} did not answer within {policy.timeout:g} s")

@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from pomona.accounts.directory import DirectorySettings
 from pomona.accounts.mail_settings import MailSettings
+from pomona.events.event_settings import EventSettings
 from pomona.inbound.settings import InboundSettings
 from pomona.notifications.settings import NotificationSettings
 from pomona.packages.package_settings import PackageSettings
@@ -31,15 +32,17 @@ class Settings(
     BaseSettings,
     DirectorySettings,
     MailSettings,
-    PackageSettings,
     InboundSettings,
     NotificationSettings,
+    PackageSettings,
+    EventSettings,
 ):
     """Every setting Pomona reads. ``docs/configuration.md`` documents each one.
 
     The settings of directory sign-in (``ldap_*``, ``group_roles``) are declared with the
     directories, in :class:`pomona.accounts.directory.DirectorySettings`; those of email,
-    sign-up and rate limits in :class:`pomona.accounts.mail_settings.MailSettings`.
+    sign-up and rate limits in :class:`pomona.accounts.mail_settings.MailSettings`; those of
+    events and webhooks in :class:`pomona.events.event_settings.EventSettings`.
     """
 
     model_config = SettingsConfigDict(env_prefix="POMONA_", extra="forbid")

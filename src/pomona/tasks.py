@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from pomona.accounts import tasks as account_tasks
 from pomona.container import Services, build_services
+from pomona.events import tasks as event_tasks
 from pomona.inbound import tasks as inbound_tasks
 from pomona.notifications import tasks as notification_tasks
 from pomona.ops import tasks as ops_tasks
@@ -44,6 +45,7 @@ class Tasks:
     notifications_dispatch: QueuedTask[[]]
     notifications_send: QueuedTask[[int]]
     subscriptions: subscription_tasks.SubscriptionTasks
+    events: event_tasks.EventTasks
 
     def close(self) -> None:
         self.queue.close()
@@ -107,6 +109,7 @@ def build_queue(
         notifications_dispatch=notifications.dispatch,
         notifications_send=notifications.send,
         subscriptions=subscription_tasks.register(queue, services),
+        events=event_tasks.register(queue, services),
     )
     services.tasks = tasks
     return tasks

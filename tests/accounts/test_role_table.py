@@ -98,6 +98,17 @@ TABLE: dict[str, dict[str, str]] = {
     "/api/v1/title/{title_id}/version": {"POST": "titles:write"},
     "/api/v1/backup": {"GET": "titles:read"},
     "/api/v1/restore": {"POST": "titles:write"},
+    "/api/v1/events": {"GET": "events:read"},
+    "/api/v1/events/stream": {"GET": "events:read"},
+    "/api/v1/events/types": {"GET": "events:read"},
+    "/api/v1/events/types/{name}": {"GET": "events:read"},
+    "/api/v1/webhooks/endpoints": {"GET": ADMIN, "POST": ADMIN},
+    "/api/v1/webhooks/endpoints/{endpoint_id}": {"GET": ADMIN, "PATCH": ADMIN, "DELETE": ADMIN},
+    "/api/v1/webhooks/endpoints/{endpoint_id}/rotate": {"POST": ADMIN},
+    "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries": {"GET": ADMIN},
+    "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}/replay": {"POST": ADMIN},
+    "/api/v1/webhooks": {"GET": ADMIN, "POST": ADMIN},
+    "/api/v1/webhooks/{webhook_id}": {"DELETE": ADMIN},
     "/api/v1/packages": {"GET": "packages:read"},
     "/api/v1/packages/{filename}": {
         "GET": "packages:read",
@@ -145,6 +156,7 @@ SAMPLES = {
     "version": "1.0",
     "name": "nobody",
     "subscription_id": "1",
+    "webhook_id": "1",
 }
 
 
@@ -163,11 +175,18 @@ def _allowed(rule: str, role: str) -> bool:
     if rule == ADMIN:
         return role == "admin"
     scopes = {
-        "viewer": {"titles:read", "packages:read"},
-        "packager": {"titles:read", "packages:read", "packages:write"},
-        "publisher@ns": {"titles:read", "packages:read", "titles:write"},
-        "editor": {"titles:read", "packages:read", "titles:write"},
-        "admin": {"admin", "titles:read", "packages:read", "titles:write", "packages:write"},
+        "viewer": {"titles:read", "packages:read", "events:read"},
+        "packager": {"titles:read", "packages:read", "packages:write", "events:read"},
+        "publisher@ns": {"titles:read", "packages:read", "titles:write", "events:read"},
+        "editor": {"titles:read", "packages:read", "titles:write", "events:read"},
+        "admin": {
+            "admin",
+            "titles:read",
+            "packages:read",
+            "titles:write",
+            "packages:write",
+            "events:read",
+        },
     }
     return rule in scopes[role]
 

@@ -14,7 +14,7 @@ from pomona.audit.service import Who
 from pomona.db import Database
 from pomona.events.models import Event
 from pomona.events.outbox import emit
-from pomona.events.service import EventService
+from pomona.events.service import EventFilter, EventService
 from pomona.events.types import EventType
 
 
@@ -72,9 +72,9 @@ async def test_readers_page_through_committed_events_in_order(app: FastAPI) -> N
     for count in range(5):
         async with database.transaction() as session:
             await emit(session, Who("alice"), PROBE, _Probe(name="n", count=count))
-    events = EventService(database)
-    first = await events.after(0, limit=3)
-    rest = await events.after(first[-1].pk)
-    counts = [orjson.loads(row.payload)["count"] for row in [*first, *rest]]
+    events, everything = EventService(database), EventFilter()
+    first = await events.after(0, everything, limit=3)
+    rest = await events.after(first[-1].pk, everything, limit=10)
+    counts = [view.data["count"] for view in [*first, *rest]]
     assert counts == [0, 1, 2, 3, 4]
-    assert await events.after(rest[-1].pk) == []
+    assert await events.after(rest[-1].pk, everything, limit=10) == []

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pomona.auth.scopes import Principal, expand
 from pomona.errors import Invalid, Problem
 
-READ = frozenset({"titles:read", "packages:read"})
+READ = frozenset({"titles:read", "packages:read", "events:read"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ SCOPES: dict[str, str] = {
     "titles:write": "create, edit and delete titles and versions (implies titles:read)",
     "packages:read": "read package records and download packages through the API",
     "packages:write": "upload, edit and delete packages (implies packages:read)",
+    "events:read": "read the event log, its live stream and the event catalogue",
 }
 
 IMPLIED: dict[str, frozenset[str]] = {

@@ -1,7 +1,7 @@
 """The ``pomona`` command.
 
 Client commands (``login``, ``titles``, ``versions``, ``packages``, ``starter``, ``backup``,
-``restore``, ``audit``) talk to a
+``restore``, ``audit``, ``webhooks``, ``events``) talk to a
 server's HTTP API and need only the light dependencies, so an admin's Mac can install the client
 alone. Server commands (``serve``, ``migrate``, ``token``, ...) live in ``pomona.cli.server``,
 which imports the server's stack (FastAPI, SQLAlchemy); it is imported only when one of them
@@ -27,6 +27,7 @@ from pomona.cli import (
     subscriptions,
     titles,
     versions,
+    webhooks,
 )
 from pomona.cli.client import Target, profile_commands, use
 
@@ -153,6 +154,8 @@ app.command("audit", rich_help_panel=CLIENT_PANEL)(audit.audit)
 jamf = typer.Typer(help="Jamf Pro: webhooks in, sample webhooks out.", no_args_is_help=True)
 jamf.add_typer(jamf_webhooks.app, name="webhook")
 app.add_typer(jamf, name="jamf", rich_help_panel=CLIENT_PANEL)
+app.add_typer(webhooks.app, name="webhooks", rich_help_panel=CLIENT_PANEL)
+app.add_typer(webhooks.events_app, name="events", rich_help_panel=CLIENT_PANEL)
 
 
 def main() -> None:

@@ -115,6 +115,18 @@ NEXT_STEPS: Mapping[str, str] = {
     "notification_exists": "remove the subscription first to change its mode",
     "notification_pattern_invalid": "write an event type such as title.version_added, or a "
     "pattern such as title.* or *.failed",
+    # -- events and webhooks
+    "event_type_unknown": "see the event types with `pomona events tail --help` or in "
+    "docs/webhooks.md; a pattern ends in `.*` (title.*)",
+    "event_type_invalid": "write an event type as domain.what_happened (title.version_added), or "
+    "a pattern such as title.*",
+    "event_type_not_found": "the event catalogue is in docs/webhooks.md",
+    "url_refused": "use a public address, or ask an admin to add the network to the "
+    "fetch_allowed_networks setting",
+    "webhook_endpoint_not_found": "list the endpoints with `pomona webhooks list`",
+    "webhook_delivery_not_found": "list the deliveries with `pomona webhooks deliveries ENDPOINT`",
+    "webhook_kind_invalid": "use --kind signed, slack, teams or patchserver",
+    "last_event_id_invalid": "resume with `pomona events tail --after SEQ`, SEQ an event's seq",
 }
 
 

@@ -12,19 +12,19 @@ class WebhookReceived(BaseModel):
     source: str = Field(description="The inbound source's name (`/hooks/jamf/<source>`).")
     delivery: int = Field(description="The stored delivery's id (`.../sources/<source>/events`).")
     webhookEvent: str = Field(description="Jamf Pro's event name, e.g. `ComputerAdded`.")
-    webhookId: int | None = None
-    webhookName: str | None = None
+    webhookId: int | None = Field(None, description="The webhook's id in Jamf Pro.")
+    webhookName: str | None = Field(None, description="The webhook's name in Jamf Pro.")
     eventTimestamp: str | None = Field(None, description="When Jamf Pro sent it, ISO-8601.")
 
 
 class PatchTitleUpdated(BaseModel):
     """A patch title in Jamf Pro has a new version (``PatchSoftwareTitleUpdated``)."""
 
-    source: str
-    delivery: int
+    source: str = Field(description="The inbound source's name (`/hooks/jamf/<source>`).")
+    delivery: int = Field(description="The stored delivery's id (`.../sources/<source>/events`).")
     jssID: int | None = Field(None, description="The patch title's id in Jamf Pro.")
-    name: str | None = None
-    latestVersion: str | None = None
+    name: str | None = Field(None, description="The patch title's name.")
+    latestVersion: str | None = Field(None, description="Its newest version.")
     lastUpdate: str | None = Field(None, description="ISO-8601.")
     reportUrls: list[str] = Field(
         default_factory=list, description="From `reportUrls`, or the older single `reportUrl`."
@@ -43,23 +43,23 @@ class Computer(BaseModel):
 class PatchPolicyCompleted(BaseModel):
     """A patch policy ran on a computer (``ComputerPatchPolicyCompleted``)."""
 
-    source: str
-    delivery: int
-    patchPolicyId: int | None = None
-    patchPolicyName: str | None = None
-    softwareTitleId: int | None = None
-    deployedVersion: str | None = None
-    successful: bool | None = None
-    eventActions: list[str] = Field(default_factory=list)
-    computer: Computer | None = None
+    source: str = Field(description="The inbound source's name (`/hooks/jamf/<source>`).")
+    delivery: int = Field(description="The stored delivery's id (`.../sources/<source>/events`).")
+    patchPolicyId: int | None = Field(None, description="The patch policy's id in Jamf Pro.")
+    patchPolicyName: str | None = Field(None, description="The patch policy's name.")
+    softwareTitleId: int | None = Field(None, description="The patch title's id in Jamf Pro.")
+    deployedVersion: str | None = Field(None, description="The version it installed.")
+    successful: bool | None = Field(None, description="Whether it succeeded.")
+    eventActions: list[str] = Field(default_factory=list, description="What it did, as listed.")
+    computer: Computer | None = Field(None, description="The computer it ran on.")
 
 
 class ActionFailed(BaseModel):
-    source: str
-    delivery: int
-    webhookEvent: str
-    action: str
-    message: str
+    source: str = Field(description="The inbound source's name (`/hooks/jamf/<source>`).")
+    delivery: int = Field(description="The stored delivery's id (`.../sources/<source>/events`).")
+    webhookEvent: str = Field(description="Jamf Pro's event name.")
+    action: str = Field(description="The rule's action that failed.")
+    message: str = Field(description="Why it failed.")
 
 
 WEBHOOK_RECEIVED = EventType(
@@ -81,9 +81,9 @@ ACTION_FAILED = EventType(
 
 
 class SourceChanged(BaseModel):
-    name: str
-    auth: str
-    enabled: bool
+    name: str = Field(description="The source's name (`/hooks/jamf/<name>`).")
+    auth: str = Field(description="How it authenticates: `none`, `basic` or `header`.")
+    enabled: bool = Field(description="Whether it accepts webhooks.")
 
 
 SOURCE_CREATED = EventType(

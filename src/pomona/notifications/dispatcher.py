@@ -5,36 +5,28 @@ At least once, and once in normal operation: the deliveries and the cursor's adv
 together, with a unique (event, person) pair, so a dispatcher run again or in two processes at
 once queues nothing twice; the send task marks each delivery sent.
 
-Events are numbered in the order their rows were inserted, not committed: a transaction still
-open may commit an event below the last one read. So the cursor stops before a hole in the
-numbering until the hole is :data:`GAP_GRACE` old (then it is a rolled-back transaction's
-number, never to be filled).
+The cursor (``mail``) and the committed run it reads are :mod:`pomona.events.cursors`', shared
+with the webhook dispatcher; a new one starts at the present, so nobody is mailed the history.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pomona import wildcards
 from pomona.accounts.models import Account, AccountGrant
 from pomona.db import Database, utcnow
+from pomona.events.cursors import OutboxReader, Overtaken
 from pomona.events.models import Event
-from pomona.notifications.models import (
-    NotificationCursor,
-    NotificationDelivery,
-    NotificationSubscription,
-)
+from pomona.notifications.models import NotificationDelivery, NotificationSubscription
 
 log = logging.getLogger("pomona.notifications")
 
 CURSOR = "mail"
-BATCH = 500
-GAP_GRACE = timedelta(seconds=60)
 # Which of several matching subscriptions decides: the most immediate; one that is ``off``
 # silences the event for its person, whatever else matches.
 _URGENCY = {"immediate": 0, "hourly": 1, "daily": 2}
@@ -60,35 +52,18 @@ class Dispatcher:
         self.db, self.admin_defaults = db, admin_defaults
 
     async def run(self) -> Dispatched:
-        async with self.db.transaction() as session:
-            cursor = await session.get(NotificationCursor, CURSOR)
-            if cursor is None:
-                # The first run starts at the present: nobody is mailed the whole history.
-                last = await session.scalar(select(func.max(Event.pk)))
-                session.add(
-                    NotificationCursor(name=CURSOR, position=last or 0, updated_at=utcnow())
-                )
-                return Dispatched(0, [], 0)
-            start = cursor.position
-            rows = list(
-                await session.scalars(
-                    select(Event).where(Event.pk > start).order_by(Event.pk).limit(BATCH)
-                )
-            )
-            events = _committed_run(rows, start)
-            if not events:
-                return Dispatched(0, [], 0)
-            deliveries = await self._match(session, events)
-            moved = await session.execute(
-                update(NotificationCursor)
-                .where(NotificationCursor.name == CURSOR, NotificationCursor.position == start)
-                .values(position=events[-1].pk, updated_at=utcnow())
-            )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
-                await session.rollback()  # another dispatcher read these: it records them
-                return Dispatched(0, [], 0)
+        reader = OutboxReader(CURSOR, from_present=True)
+        try:
+            async with self.db.transaction() as session:
+                reading = await reader.read(session)
+                if not reading.events:
+                    return Dispatched(0, [], 0)
+                deliveries = await self._match(session, reading.events)
+                await reader.move(session, reading)
+        except Overtaken:
+            return Dispatched(0, [], 0)  # another dispatcher read these: it records them
         immediate = [d.pk for d in deliveries if d.mode == "immediate" and d.skipped is None]
-        return Dispatched(len(events), immediate, len(deliveries))
+        return Dispatched(len(reading.events), immediate, len(deliveries))
 
     async def _wishes(self, session: AsyncSession) -> tuple[list[Wish], dict[int, Account]]:
         people = {
@@ -163,17 +138,3 @@ class Dispatcher:
                 added.append(delivery)
         await session.flush()
         return added
-
-
-def _committed_run(rows: list[Event], start: int) -> list[Event]:
-    """The events to read now: up to the first hole in the numbering that is younger than
-    :data:`GAP_GRACE` (its transaction may still commit)."""
-    taken: list[Event] = []
-    expected = start + 1
-    recent = utcnow() - GAP_GRACE
-    for event in rows:
-        if event.pk != expected and event.at > recent:
-            break
-        taken.append(event)
-        expected = event.pk + 1
-    return taken

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from pomona.events.types import EventType
 
 
 class SubscriptionChanged(BaseModel):
-    username: str
-    id: int
-    pattern: str
-    namespace: str | None
-    mode: str
+    username: str = Field(description="The person mailed")
+    id: int = Field(description="The subscription's id")
+    pattern: str = Field(description="The event types it matches, e.g. `title.*`")
+    namespace: str | None = Field(description="The namespace it is limited to, if any")
+    mode: str = Field(description="`immediate`, `hourly`, `daily` or `off`")
 
 
 SUBSCRIPTION_CREATED = EventType(

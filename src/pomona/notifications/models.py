@@ -28,17 +28,6 @@ class NotificationSubscription(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class NotificationCursor(Base):
-    """The last event (``events.pk``) the dispatcher has read: durable, so a restart goes on
-    where it stopped."""
-
-    __tablename__ = "notification_cursors"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
 class NotificationDelivery(Base):
     """One event to mail to one person: the idempotency record. Its unique pair keeps a
     dispatcher run again from queueing the mail twice; ``sent_at`` keeps a send task run
@@ -59,4 +48,4 @@ class NotificationDelivery(Base):
     skipped: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
-__all__ = ["NotificationCursor", "NotificationDelivery", "NotificationSubscription"]
+__all__ = ["NotificationDelivery", "NotificationSubscription"]

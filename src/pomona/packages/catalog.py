@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pomona.audit.service import Who, record
 from pomona.db import Database, utcnow
 from pomona.errors import Conflict, NotFound
+from pomona.events.outbox import emit
+from pomona.packages.events import DELETED, PackageChange
 from pomona.packages.models import Package, PackageBlob, PackageEvent, PackageHistory, PackageTag
 from pomona.packages.names import package_notes
 from pomona.packages.storage import blob_key
@@ -198,6 +200,8 @@ class PackageCatalog:
             session.add(PackageEvent.about("deleted", row, who.actor, None))
             line = f"{row.size} bytes, SHA-256 {row.sha256} kept in the history"
             await record(session, who, "package.delete", f"package:{filename}", line, at=now)
+            change = PackageChange(filename=filename, sha256=row.sha256, size=row.size)
+            await emit(session, who, DELETED, change, subject=f"package:{filename}")
             await session.execute(delete(PackageTag).where(PackageTag.package_pk == row.pk))
             await session.delete(row)
 

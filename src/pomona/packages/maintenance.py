@@ -19,6 +19,8 @@ from sqlalchemy import CursorResult, delete, exists, select, update
 from pomona.audit.service import Who, record
 from pomona.db import Database, utcnow
 from pomona.errors import NotFound
+from pomona.events.outbox import emit
+from pomona.packages.events import QUARANTINED, PackageChange
 from pomona.packages.models import (
     Package,
     PackageBlob,
@@ -188,4 +190,8 @@ class Maintenance:
                 await record(
                     session, SCRUB, "package.quarantine", f"package:{row.filename}", reason, at=now
                 )
+                change = PackageChange(
+                    filename=row.filename, sha256=row.sha256, size=row.size, reason=reason
+                )
+                await emit(session, SCRUB, QUARANTINED, change, subject=f"package:{row.filename}")
         return [row.filename for row in rows]

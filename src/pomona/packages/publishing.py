@@ -29,7 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pomona.audit.service import Who, record
 from pomona.db import Database, utcnow
 from pomona.errors import Conflict
+from pomona.events.outbox import emit
 from pomona.packages.catalog import PackageCatalog
+from pomona.packages.events import PUBLISHED, REPLACED, PackageChange
 from pomona.packages.hashing import Digests
 from pomona.packages.models import (
     Package,
@@ -288,4 +290,12 @@ class Publisher:
             line += f" (was {detail['previousSha256']})"
         action = "package.upload" if outcome == "created" else "package.replace"
         await record(session, who, action, f"package:{filename}", line, at=now)
+        change = PackageChange(
+            filename=filename,
+            sha256=digests.sha256,
+            size=digests.size,
+            previousSha256=detail["previousSha256"] if detail else None,
+        )
+        happened = PUBLISHED if outcome == "created" else REPLACED
+        await emit(session, who, happened, change, subject=f"package:{filename}")
         return Published(await self.catalog.info(session, current), outcome)

@@ -25,6 +25,8 @@ from pomona.audit.service import Who
 from pomona.auth.scopes import Principal
 from pomona.db import Database, utcnow
 from pomona.errors import KINDS, DomainError, Internal, NotFound, Problem
+from pomona.events.outbox import emit
+from pomona.queue.events import FAILED, JobFailure
 from pomona.queue.models import Job
 
 log = logging.getLogger("pomona.jobs")
@@ -81,6 +83,15 @@ async def settle(
         job.status = "failed"
         job.error_kind = error.kind
         job.errors = orjson.dumps([p.as_dict() for p in error.problems]).decode()
+        first = error.problems[0] if error.problems else None
+        failure = JobFailure(
+            id=job.job_id,
+            kind=job.kind,
+            errorKind=error.kind,
+            message=first.message if first else str(error),
+            code=first.code if first else None,
+        )
+        await emit(session, Who(job.actor), FAILED, failure, subject=f"job:{job.job_id}")
 
 
 class JobService:

@@ -10,10 +10,10 @@ from pomona.events.types import EventType
 class _Payload(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    subscription_id: int = Field(alias="subscriptionId")
-    title_id: str = Field(alias="titleId")
+    subscription_id: int = Field(alias="subscriptionId", description="The subscription's id")
+    title_id: str = Field(alias="titleId", description="The title it keeps current")
     kind: str = Field(description="'definition', or the version source's name ('github', ...)")
-    url: str
+    url: str = Field(description="What it follows: a definition's URL or the source's")
 
 
 class SubscriptionChanged(_Payload):
@@ -24,17 +24,17 @@ class SubscriptionChanged(_Payload):
 
 class Synced(_Payload):
     revision: int | None = Field(description="The title's new revision; null when unchanged")
-    changed: bool
-    summary: str
+    changed: bool = Field(description="Whether the served title changed")
+    summary: str = Field(description="What changed, in one line")
 
 
 class Failed(_Payload):
-    error: str
+    error: str = Field(description="Why the check failed")
     failures: int = Field(description="Failed checks in a row")
 
 
 class VersionDiscovered(_Payload):
-    version: str
+    version: str = Field(description="The version found")
     added: bool = Field(description="Whether the version was added to the title")
 
 

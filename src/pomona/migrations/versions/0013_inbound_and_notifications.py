@@ -86,12 +86,6 @@ def upgrade() -> None:
         sa.Column("created_at", UtcDateTime(), nullable=False),
     )
     op.create_index(f"ix_{table}_account_pk", table, ["account_pk"])
-    op.create_table(
-        "notification_cursors",
-        sa.Column("name", sa.String(length=64), primary_key=True),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("updated_at", UtcDateTime(), nullable=False),
-    )
     table = "notification_deliveries"
     op.create_table(
         table,
@@ -111,7 +105,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("notification_deliveries")
-    op.drop_table("notification_cursors")
     op.drop_table("notification_subscriptions")
     op.drop_table("inbound_deliveries")
     op.drop_table("inbound_sources")

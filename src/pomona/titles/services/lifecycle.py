@@ -48,7 +48,8 @@ class TitleLifecycle(TitleWrites):
             if not enabled:
                 disabled.append(version)
             action = "enable-version" if enabled else "disable-version"
-            return Change(action, state=TitleState(state.enabled, tuple(disabled)))
+            disabled_state = TitleState(state.enabled, tuple(disabled))
+            return Change(action, state=disabled_state, version=version)
 
         return await self.rewrite(title_id, change, actor, skip_unchanged=True)
 
@@ -111,6 +112,17 @@ class TitleLifecycle(TitleWrites):
     async def revision(self, title_id: str, number: int) -> TitleRevision:
         async with self.db.sessions() as session:
             return await find_revision(session, title_id, number)
+
+    async def definition_at(self, title_id: str, number: int) -> dict[str, Any] | None:
+        """The definition revision ``number`` of ``title_id`` made (None: it has none, such as a
+        deletion): what an event about that revision refers to."""
+        async with self.db.sessions() as session:
+            document = await session.scalar(
+                select(TitleRevision.document).where(
+                    TitleRevision.title_id == title_id, TitleRevision.number == number
+                )
+            )
+        return parse_document(document)
 
     async def diff(self, title_id: str, old: int, new: int) -> Diff:
         """What changed from revision ``old`` to revision ``new`` (either order works)."""

@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pomona.audit.service import record
 from pomona.db import utcnow
 from pomona.errors import Conflict, NotFound, PreconditionFailed, Problem
+from pomona.events.outbox import emit
 from pomona.times import format_time, parse_time
+from pomona.titles import events
 from pomona.titles.history import diff, ea_notice
 from pomona.titles.models import FeedState, Title, TitleRevision, TitleState
 from pomona.titles.namespaces import DEFAULT, check_namespaces
@@ -162,10 +164,11 @@ def clip(text: str) -> str:
 async def write_tombstone(session: AsyncSession, row: Title, actor: Actor) -> None:
     check_author(actor, row)
     now = moment_after(row.last_modified)
+    number = await next_revision_number(session, row.title_id)
     session.add(
         TitleRevision(
             title_id=row.title_id,
-            number=await next_revision_number(session, row.title_id),
+            number=number,
             action="delete",
             summary="deleted",
             actor=actor.name,
@@ -176,7 +179,39 @@ async def write_tombstone(session: AsyncSession, row: Title, actor: Actor) -> No
         )
     )
     await record(session, actor.who, "title.delete", f"title:{row.title_id}", "deleted", at=now)
+    await _emit(session, actor, "delete", row, number, versions=0, summary="deleted")
     await session.delete(row)
+
+
+async def _emit(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    row: Title,
+    number: int,
+    *,
+    versions: int,
+    summary: str,
+    version: str | None = None,
+    new: bool = False,
+) -> None:
+    """The event of a title write, in its transaction: ``action`` is the revision's."""
+    kind = events.BY_ACTION.get(action, events.UPDATED)
+    if new and action == "import":
+        kind = events.CREATED
+    change = events.TitleChange(
+        id=row.title_id,
+        name=row.name,
+        namespace=row.namespace,
+        revision=number,
+        currentVersion=row.current_version if versions else None,
+        version=version,
+        versions=versions,
+        summary=summary,
+    )
+    await emit(
+        session, actor.who, kind, change, subject=f"title:{row.title_id}", namespace=row.namespace
+    )
 
 
 async def find_revision(
@@ -254,6 +289,7 @@ async def store(
     with_changes: bool = False,
     number: int | None = None,
     flush: bool = True,
+    version: str | None = None,
 ) -> WriteResult:
     """Make ``title`` current, add its revision and its audit record.
 
@@ -319,6 +355,17 @@ async def store(
         )
     )
     await record(session, actor.who, f"title.{action}", f"title:{title.id}", line, at=now)
+    await _emit(
+        session,
+        actor,
+        action,
+        row,
+        number,
+        versions=len(versions),
+        summary=line,
+        version=version,
+        new=old is None,
+    )
     if flush:
         await session.flush()
     return WriteResult(

@@ -55,6 +55,7 @@ class Change:
     summary: str | None = None
     state: TitleState | None = None
     index: int = -1
+    version: str | None = None  # the version a version edit is about, for its event
 
 
 # Applied to a copy of the current document (without ``currentVersion``) and its state.
@@ -189,7 +190,8 @@ class TitleWrites(TitleReads):
             elif before is not None:
                 index = position(patches, before, title_id, "before")
             patches.insert(index, raw)
-            return Change("add-version", f"added version {version}", index=index)
+            added = version if isinstance(version, str) else None
+            return Change("add-version", f"added version {version}", index=index, version=added)
 
         return await self.rewrite(title_id, edit, actor, strict=strict)
 
@@ -248,7 +250,9 @@ class TitleWrites(TitleReads):
                 )
             patches[index] = raw
             renamed = f" (now {new_version})" if new_version != version else ""
-            return Change("edit-version", f"edited version {version}{renamed}", index=index)
+            return Change(
+                "edit-version", f"edited version {version}{renamed}", index=index, version=version
+            )
 
         return await self.rewrite(title_id, edit, actor, strict=strict)
 
@@ -263,7 +267,7 @@ class TitleWrites(TitleReads):
                     code="last_version",
                 )
             del patches[index]
-            return Change("delete-version", f"deleted version {version}")
+            return Change("delete-version", f"deleted version {version}", version=version)
 
         return await self.rewrite(title_id, edit, actor)
 
@@ -311,6 +315,7 @@ class TitleWrites(TitleReads):
                             summary=change.summary,
                             warnings=relocate(checked.warnings, change.index),
                             state=change.state,
+                            version=change.version,
                         )
                 except _Stale:
                     continue
