@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
 from pomona import __version__
-from pomona.auth.deps import SESSION_CSRF
+from pomona.auth.deps import PRINCIPAL, SESSION_CSRF
 from pomona.auth.scopes import Principal
 from pomona.budget_http import BudgetedRoute
 from pomona.errors import DomainError, Invalid, Problem, Unauthenticated
@@ -88,6 +88,9 @@ def render(
 ) -> HTMLResponse:
     """A page, or the fragment of one an htmx request asked for, with the UI's headers."""
     csrf = request.scope.get(SESSION_CSRF)
+    if caller is None:  # a refusal's page still shows who is signed in, if anyone
+        known = request.scope.get(PRINCIPAL)
+        caller = known if isinstance(known, Principal) else None
     text = templates.get_template(template).render(
         request=request,
         me=caller,

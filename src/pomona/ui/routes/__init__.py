@@ -23,10 +23,10 @@ from pomona.ui.routes import (
 ROUTERS = (
     session.router,
     dashboard.router,
+    history.router,  # before titles: its /titles/{id}/{tab} would take /history
     titles.router,
     title_edits.router,
     versions.router,
-    history.router,
     packages.router,
     people.router,
     admin.router,

@@ -11,7 +11,8 @@ import orjson
 from fastapi import Form, Request, Response
 
 from pomona.errors import Invalid, Problem
-from pomona.times import format_time, utcnow
+from pomona.db import utcnow
+from pomona.times import format_time
 from pomona.titles.access import check_may_write
 from pomona.titles.deps import Reader, Titles, Writer, actor_of
 from pomona.titles.services.reads import position
