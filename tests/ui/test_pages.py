@@ -105,3 +105,16 @@ async def test_a_validation_problem_is_shown_next_to_its_field(browser: Browser)
     assert answer.status_code == 422
     assert 'id="f-name" name="name" type="text" value="" aria-invalid="true"' in answer.text
     assert 'id="f-name-err"' in answer.text
+
+
+async def test_a_restore_reports_its_dry_run_first(browser: Browser) -> None:
+    await browser.sign_in("ada")
+    archive = await browser.get("/api/v1/backups")
+    assert archive.status_code == 200
+    files = {"file": ("patch_archive.zip", archive.content, "application/zip")}
+    dry = await browser.act("/ui/backups/restore?dry_run=true", files=files)
+    assert dry.status_code == 200, dry.text
+    assert "Dry run: nothing was written" in dry.text and "skipped" in dry.text
+    done = await browser.act("/ui/backups/restore?dry_run=false&policy=replace", files=files)
+    assert done.status_code == 200, done.text
+    assert "Restored" in done.text and "<td>replace</td>" in done.text

@@ -119,7 +119,8 @@ def problems_answer(
             "parts/problems.html",
             status,
             caller,
-            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+            # Into the message area, whatever part of the page the action meant to replace.
+            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML", "HX-Reselect": "unset"},
             problems=problems,
         )
     return render(request, "problem.html", status, caller, problems=problems)

@@ -54,6 +54,10 @@
     var status = section.querySelector("[role=status]");
 
     function send(file) {
+      var interruptions = 0;
+      function note() {
+        return interruptions ? " (resumed after " + interruptions + " interruption" + (interruptions > 1 ? "s" : "") + ")" : "";
+      }
       var upload = new tus.Upload(file, {
         endpoint: section.dataset.endpoint,
         headers: { "X-CSRF-Token": section.dataset.csrf },
@@ -66,9 +70,10 @@
         onProgress: function (sent, total) {
           bar.hidden = false;
           bar.value = Math.floor((sent / total) * 100);
-          status.textContent = "Uploading " + file.name + ": " + bar.value + "%";
+          status.textContent = "Uploading " + file.name + ": " + bar.value + "%" + note();
         },
         onShouldRetry: function (error, attempt) {
+          interruptions += 1;
           status.textContent = "Connection lost; trying again (" + (attempt + 1) + ")…";
           return true;
         },
@@ -77,8 +82,8 @@
         },
         onSuccess: function () {
           bar.value = 100;
-          status.textContent = "Uploaded " + file.name + ".";
-          htmx.ajax("GET", window.location.pathname, { target: "#main", select: "#main", swap: "outerHTML" });
+          status.textContent = "Uploaded " + file.name + "." + note();
+          htmx.ajax("GET", window.location.pathname, { target: "#package-rows", select: "#package-rows", swap: "outerHTML" });
         }
       });
       upload.findPreviousUploads().then(function (previous) {
