@@ -59,7 +59,9 @@ class Browser:
     async def get(self, path: str, **options: object) -> httpx.Response:
         return await self.http.get(path, **options)  # type: ignore[arg-type]
 
-    async def act(self, path: str, data: dict[str, object] | None = None, **options: object) -> httpx.Response:
+    async def act(
+        self, path: str, data: dict[str, object] | None = None, **options: object
+    ) -> httpx.Response:
         headers = {"HX-Request": "true", "X-CSRF-Token": self.csrf}
         return await self.http.post(path, data=data, headers=headers, **options)  # type: ignore[arg-type]
 

@@ -53,7 +53,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, slapd: Slapd) -> Iterator[S
     env["POMONA_LDAP_BIND_PASSWORD"] = ldap.ldap_bind_password.get_secret_value()
     with serving(folder, **env) as running:
         for name, role in (("ada", "--admin"), ("val", "--role=viewer")):
-            done = running.pomona("users", "create", name, role, "--password-stdin", input=PASSWORD + "\n")
+            done = running.pomona(
+                "users", "create", name, role, "--password-stdin", input=PASSWORD + "\n"
+            )
             assert done.returncode == 0, done.stdout + done.stderr
         # Token authentication on: a service token exists (PatchServer's UI broke at this).
         done = running.pomona("token", "create", "--name", "ci", "--scope", "admin")
@@ -277,7 +279,8 @@ def test_remaining_primary_actions(page: object, tmp_path: Path) -> None:
     document = json.loads(fixture_text("example.json"))
     document["id"] = "Backed"
     made = page.request.post(  # type: ignore[attr-defined]
-        "/api/v1/titles", data=json.dumps(document),
+        "/api/v1/titles",
+        data=json.dumps(document),
         headers={"X-CSRF-Token": _csrf(page), "Content-Type": "application/json"},
     )
     assert made.status == 201, made.text()

@@ -36,7 +36,8 @@ async def test_a_page_without_a_session_leads_to_the_sign_in_page(browser: Brows
     page = await browser.get("/ui/signin")
     assert page.status_code == 200
     assert page.headers["content-security-policy"] == CSP
-    assert "<script>" not in page.text and "style=" not in page.text
+    assert "<script>" not in page.text
+    assert "style=" not in page.text
 
 
 async def test_a_wrong_password_is_shown_on_the_password_field(browser: Browser) -> None:
@@ -61,7 +62,8 @@ async def test_a_viewer_sees_no_write_buttons_and_the_server_refuses_anyway(
     await browser.sign_in("val")
     versions = await browser.get("/ui/titles/Example/versions")
     assert versions.status_code == 200
-    assert "Add version" not in versions.text and "/-/move" not in versions.text
+    assert "Add version" not in versions.text
+    assert "/-/move" not in versions.text
     refused = await browser.act("/ui/titles/Example/-/add", {"version": "9.0"})
     assert refused.status_code == 403
     assert "titles:write" in refused.text
@@ -89,9 +91,7 @@ async def test_an_editor_adds_a_version_from_the_newest_and_reorders(browser: Br
     )
     assert moved.status_code == 204
     versions = await browser.get("/ui/titles/Example/versions")
-    assert versions.text.index('data-version="2.1.0"') < versions.text.index(
-        'data-version="3.0.0"'
-    )
+    assert versions.text.index('data-version="2.1.0"') < versions.text.index('data-version="3.0.0"')
 
 
 async def test_a_validation_problem_is_shown_next_to_its_field(browser: Browser) -> None:
@@ -114,7 +114,9 @@ async def test_a_restore_reports_its_dry_run_first(browser: Browser) -> None:
     files = {"file": ("patch_archive.zip", archive.content, "application/zip")}
     dry = await browser.act("/ui/backups/restore?dry_run=true", files=files)
     assert dry.status_code == 200, dry.text
-    assert "Dry run: nothing was written" in dry.text and "skipped" in dry.text
+    assert "Dry run: nothing was written" in dry.text
+    assert "skipped" in dry.text
     done = await browser.act("/ui/backups/restore?dry_run=false&policy=replace", files=files)
     assert done.status_code == 200, done.text
-    assert "Restored" in done.text and "<td>replace</td>" in done.text
+    assert "Restored" in done.text
+    assert "<td>replace</td>" in done.text

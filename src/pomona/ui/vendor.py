@@ -48,7 +48,13 @@ ASSETS = (
         "htmx.min.js",
         "d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717",
     ),
-    Asset("htmx.org", "2.0.11", "package/LICENSE", "htmx.LICENSE.txt", "d3d2456f76414f2456104660ebd65aff1c04cd7966b942bdabd63f3cdb316a38"),
+    Asset(
+        "htmx.org",
+        "2.0.11",
+        "package/LICENSE",
+        "htmx.LICENSE.txt",
+        "d3d2456f76414f2456104660ebd65aff1c04cd7966b942bdabd63f3cdb316a38",
+    ),
     Asset(
         "tus-js-client",
         "4.3.1",
@@ -56,7 +62,13 @@ ASSETS = (
         "tus.min.js",
         "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8",
     ),
-    Asset("tus-js-client", "4.3.1", "package/LICENSE", "tus.LICENSE.txt", "2ec372e137fa65938a6551e9abaa3d3ea21f5ebd398fca00a13354ea881e6539"),
+    Asset(
+        "tus-js-client",
+        "4.3.1",
+        "package/LICENSE",
+        "tus.LICENSE.txt",
+        "2ec372e137fa65938a6551e9abaa3d3ea21f5ebd398fca00a13354ea881e6539",
+    ),
     Asset(
         "@picocss/pico",
         "2.1.1",
@@ -64,7 +76,13 @@ ASSETS = (
         "pico.classless.min.css",
         "61207a40ffc02a42d1e50143651c121beab70ed413c934c1ff84fa263ba436b0",
     ),
-    Asset("@picocss/pico", "2.1.1", "package/LICENSE.md", "pico.LICENSE.txt", "afaff063e044233f917b7807dccab022f09dca474f92b642846bee4850655bbf"),
+    Asset(
+        "@picocss/pico",
+        "2.1.1",
+        "package/LICENSE.md",
+        "pico.LICENSE.txt",
+        "afaff063e044233f917b7807dccab022f09dca474f92b642846bee4850655bbf",
+    ),
 )
 
 

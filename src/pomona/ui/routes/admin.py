@@ -35,10 +35,12 @@ async def create_namespace(
     titles: Titles,
     caller: Admin,
     slug: Annotated[str, Form(max_length=255)],
-    displayName: Annotated[str, Form(max_length=1000)],  # noqa: N803 (the API's field)
-    decorateIds: Annotated[bool, Form()] = False,  # noqa: N803
+    displayName: Annotated[str, Form(max_length=1000)],
+    decorateIds: Annotated[bool, Form()] = False,
 ) -> Response:
-    body = parse(NamespaceIn, {"slug": slug, "displayName": displayName, "decorateIds": decorateIds})
+    body = parse(
+        NamespaceIn, {"slug": slug, "displayName": displayName, "decorateIds": decorateIds}
+    )
     await titles.create_namespace(
         body.slug, body.displayName, who(request, caller), decorate_ids=body.decorateIds
     )

@@ -38,7 +38,17 @@ def side_by_side(old: str, new: str) -> list[Row]:
         for k in range(max(len(left), len(right))):
             a = left[k] if k < len(left) else None
             b = right[k] if k < len(right) else None
-            rows.append(Row(a, b, "changed" if a is not None and b is not None else "removed" if b is None else "added"))
+            rows.append(
+                Row(
+                    a,
+                    b,
+                    "changed"
+                    if a is not None and b is not None
+                    else "removed"
+                    if b is None
+                    else "added",
+                )
+            )
     return rows
 
 

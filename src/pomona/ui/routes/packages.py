@@ -49,9 +49,7 @@ async def edit_package(
     tags: Annotated[str, Form(max_length=2_000)] = "",
 ) -> Response:
     """Notes and stage tags (comma or space separated), checked by the API's own model."""
-    patch = parse(
-        PackagePatch, {"notes": notes or None, "tags": tags.replace(",", " ").split()}
-    )
+    patch = parse(PackagePatch, {"notes": notes or None, "tags": tags.replace(",", " ").split()})
     await catalog.update(filename, patch.edit(), who=who(request, caller))
     return redirect(request, f"{PREFIX}/packages/{filename}")
 

@@ -32,7 +32,7 @@ async def create_user(
     by: AdminWho,
     username: Text,
     password: Text = "",
-    displayName: Text = "",  # noqa: N803 (the API's field)
+    displayName: Text = "",
     email: Text = "",
     roles: Text = "",
 ) -> Response:

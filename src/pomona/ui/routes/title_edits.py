@@ -21,7 +21,11 @@ router = ui_router(prefix=f"{PREFIX}/titles")
 Field = Annotated[str, Form(max_length=255)]
 Revision = Annotated[int, Form(ge=1)]
 FIELDS = ("/name", "/publisher", "/appName", "/bundleId", "/currentVersion")
-EA_FIELDS = ("/extensionAttributes/0/key", "/extensionAttributes/0/displayName", "/extensionAttributes/0/value")
+EA_FIELDS = (
+    "/extensionAttributes/0/key",
+    "/extensionAttributes/0/displayName",
+    "/extensionAttributes/0/value",
+)
 
 
 async def _save(
@@ -66,9 +70,9 @@ async def save_fields(
     revision: Revision,
     name: Field = "",
     publisher: Field = "",
-    appName: Field = "",  # noqa: N803 (the Jamf field's name)
-    bundleId: Field = "",  # noqa: N803
-    currentVersion: Field = "",  # noqa: N803
+    appName: Field = "",
+    bundleId: Field = "",
+    currentVersion: Field = "",
 ) -> Response:
     form = {
         "name": name,
@@ -96,7 +100,7 @@ async def save_extension_attribute(
     title_id: str,
     revision: Revision,
     key: Field = "",
-    displayName: Field = "",  # noqa: N803
+    displayName: Field = "",
     script: Annotated[str, Form(max_length=200_000)] = "",
 ) -> Response:
     """The title's extension attribute (the first; Jamf Pro shows one per title). Empty key and
@@ -133,7 +137,9 @@ async def save_requirements(
     row for a new one; ``remove`` lists the rows to drop."""
     rows = [
         {"name": n, "operator": o, "value": v, "type": t, "and": j != "or"}
-        for index, (n, o, v, t, j) in enumerate(zip(name, operator, value, type, join, strict=False))
+        for index, (n, o, v, t, j) in enumerate(
+            zip(name, operator, value, type, join, strict=False)
+        )
         if n.strip() and index not in set(remove)
     ]
 

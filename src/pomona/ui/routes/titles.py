@@ -120,10 +120,10 @@ async def create_guided(
     id: Annotated[str, Form(max_length=255)] = "",
     name: Annotated[str, Form(max_length=255)] = "",
     publisher: Annotated[str, Form(max_length=255)] = "",
-    appName: Annotated[str, Form(max_length=255)] = "",  # noqa: N803 (the Jamf field's name)
-    bundleId: Annotated[str, Form(max_length=255)] = "",  # noqa: N803
-    currentVersion: Annotated[str, Form(max_length=255)] = "",  # noqa: N803
-    minimumOperatingSystem: Annotated[str, Form(max_length=64)] = "",  # noqa: N803
+    appName: Annotated[str, Form(max_length=255)] = "",
+    bundleId: Annotated[str, Form(max_length=255)] = "",
+    currentVersion: Annotated[str, Form(max_length=255)] = "",
+    minimumOperatingSystem: Annotated[str, Form(max_length=64)] = "",
     namespace: Annotated[str | None, Form(max_length=63)] = None,
 ) -> Response:
     form = {
@@ -135,7 +135,9 @@ async def create_guided(
         "currentVersion": currentVersion,
         "minimumOperatingSystem": minimumOperatingSystem,
     }
-    info = starter.AppInfo(name or None, bundleId or None, currentVersion or None, None, appName or None, None)
+    info = starter.AppInfo(
+        name or None, bundleId or None, currentVersion or None, None, appName or None, None
+    )
     options = starter.Options(
         name=name or None,
         title_id=id or None,
@@ -220,9 +222,7 @@ async def create_from_app(
             try:
                 return starter.generate_from(path, starter.Options()).definition
             except starter.StarterError as exc:
-                raise Invalid(
-                    [Problem("/file", str(exc))], code="ui_generator_refused"
-                ) from None
+                raise Invalid([Problem("/file", str(exc))], code="ui_generator_refused") from None
 
         document = await to_thread.run_sync(generate)
     return await _create(request, titles, caller, document, None)
@@ -243,7 +243,6 @@ async def other_tab(
     if tab not in {t for t, _ in TABS} - {"fields", "history"}:
         raise Invalid(f"a title has no tab '{tab}'", "/tab", "path", code="ui_tab_unknown")
     return await title_page(request, titles, caller, title_id, tab)
-
 
 
 def pretty(value: Any) -> str:

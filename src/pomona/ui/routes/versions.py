@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import Form, Request, Response
 
-from pomona.errors import Invalid, Problem
 from pomona.db import utcnow
+from pomona.errors import Invalid, Problem
 from pomona.times import format_time
 from pomona.titles.access import check_may_write
 from pomona.titles.deps import Reader, Titles, Writer, actor_of
@@ -51,7 +51,7 @@ async def add_version(
     caller: Writer,
     title_id: str,
     version: Version,
-    releaseDate: Annotated[str, Form(max_length=64)] = "",  # noqa: N803 (the Jamf field)
+    releaseDate: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     check_may_write(caller, title_id)
     record = await titles.get(title_id)
@@ -134,9 +134,7 @@ async def delete_version(
 
 
 @router.post("/-/delete-title")
-async def delete_title(
-    request: Request, titles: Titles, caller: Writer, title_id: str
-) -> Response:
+async def delete_title(request: Request, titles: Titles, caller: Writer, title_id: str) -> Response:
     check_may_write(caller, title_id)
     await titles.delete(title_id, actor_of(request, caller))
     return redirect(request, f"{PREFIX}/titles")
@@ -185,5 +183,7 @@ async def save_version(
             patch=patches[index],
             text=document,
         )
-    new = next((p.version for p in result.title.patches if p.version == raw.get("version")), version)
+    new = next(
+        (p.version for p in result.title.patches if p.version == raw.get("version")), version
+    )
     return redirect(request, f"{PREFIX}/titles/{title_id}/versions/{new}")
