@@ -92,3 +92,9 @@ def test_soak_judges_growth_per_process_and_counts_every_error() -> None:
     assert "| `GET /x` | 101 | 1 |" in text
     assert "| 500 |" in text  # the slowest request
     assert "**1 errors**" in text
+
+
+def test_ui_bench_smoke_prints_its_table(tmp_path: Path) -> None:
+    text = smoke_report("bench.ui", tmp_path / "ui.md")
+    assert "### Web UI render time" in text
+    assert "| titles list, 21 titles |" in text

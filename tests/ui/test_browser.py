@@ -76,7 +76,7 @@ LDAP_KEYS = (
 
 @pytest.fixture
 def page(chromium: object, server: Server) -> Iterator[object]:
-    context = chromium.new_context(base_url=server.url, viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+    context = chromium.new_context(base_url=server.url, viewport={"width": 1024, "height": 640})  # type: ignore[attr-defined]
     tab = context.new_page()
     tab.on("dialog", lambda dialog: dialog.accept())
     yield tab
@@ -101,7 +101,24 @@ def axe_clean(page: object) -> None:
     assert bad == [], bad
 
 
+# The pages docs/ui.md shows; the others are scanned but not pictured, to keep the docs small.
+PICTURED = {
+    "signin",
+    "dashboard",
+    "titles",
+    "field-error",
+    "versions",
+    "history",
+    "packages",
+    "package",
+    "backups",
+    "phone",
+}
+
+
 def shot(page: object, name: str) -> None:
+    if name not in PICTURED:
+        return
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"))  # type: ignore[attr-defined]
 
@@ -314,6 +331,29 @@ def test_a_viewer_sees_no_write_buttons_and_the_server_refuses(page: object) -> 
 def _csrf(page: object) -> str:
     found = page.get_attribute("body", "hx-headers")  # type: ignore[attr-defined]
     return str(json.loads(found)["X-CSRF-Token"])
+
+
+def test_a_phone_sized_screen_needs_no_sideways_scrolling(
+    chromium: object, server: Server
+) -> None:
+    context = chromium.new_context(base_url=server.url, viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    page = context.new_page()
+    try:
+        sign_in(page, "ada")
+        document = json.loads(fixture_text("example.json"))
+        document["id"] = "Phone"
+        page.request.post(
+            "/api/v1/titles",
+            data=json.dumps(document),
+            headers={"X-CSRF-Token": _csrf(page), "Content-Type": "application/json"},
+        )
+        for path in ("/ui/", "/ui/titles", "/ui/titles/Phone/versions", "/ui/packages"):
+            page.goto(path)
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 390, (path, width)
+        shot(page, "phone")
+    finally:
+        context.close()
 
 
 def test_chromium_is_the_system_one() -> None:
