@@ -333,9 +333,7 @@ def _csrf(page: object) -> str:
     return str(json.loads(found)["X-CSRF-Token"])
 
 
-def test_a_phone_sized_screen_needs_no_sideways_scrolling(
-    chromium: object, server: Server
-) -> None:
+def test_a_phone_sized_screen_needs_no_sideways_scrolling(chromium: object, server: Server) -> None:
     context = chromium.new_context(base_url=server.url, viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
     page = context.new_page()
     try:

@@ -4,7 +4,6 @@ writes only through them, so it has no rule of its own to drift from the API's."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from pomona.audit.models import AuditEvent
@@ -23,7 +22,7 @@ class TitleRow:
     name: str
     publisher: str
     current_version: str
-    last_modified: datetime
+    last_modified: str  # as the list shows it: 2024-05-01 12:00
     enabled: bool
     disabled_versions: int
 
@@ -58,7 +57,7 @@ def _row(title: Title) -> TitleRow:
         title.name,
         title.publisher,
         title.current_version,
-        title.last_modified,
+        title.last_modified.isoformat(sep=" ", timespec="minutes")[:16],
         state.enabled,
         len(state.disabled_versions),
     )
@@ -81,7 +80,11 @@ class UiService:
     ) -> TitleList:
         """The titles matching the search and the filters, ordered by id; a page of them."""
         found = await self.services.titles.search(
-            query=query or None, offset=0, limit=1_000_000, namespace=namespace or None
+            query=query or None,
+            offset=0,
+            limit=1_000_000,
+            namespace=namespace or None,
+            documents=False,
         )
         rows = [_row(t) for t in found.items]
         if state in STATES:
@@ -91,7 +94,7 @@ class UiService:
 
     async def dashboard(self, caller: Principal) -> Dashboard:
         services = self.services
-        found = await services.titles.search(query=None, offset=0, limit=1_000_000)
+        found = await services.titles.search(query=None, offset=0, limit=1_000_000, documents=False)
         rows = [_row(t) for t in found.items]
         packages = await services.packages.catalog.search(
             query=None, tag=None, offset=0, limit=1000
