@@ -3,9 +3,12 @@ checks: in process, fast; the browser journeys are in test_browser.py."""
 
 from __future__ import annotations
 
+import pyotp
 import pytest
+from fastapi import FastAPI
 
 from pomona.ui.pages_http import CSP
+from tests.accounts.conftest import PASSWORD
 from tests.ui.conftest import Browser
 
 PAGES = (
@@ -120,3 +123,40 @@ async def test_a_restore_reports_its_dry_run_first(browser: Browser) -> None:
     assert done.status_code == 200, done.text
     assert "Restored" in done.text
     assert "<td>replace</td>" in done.text
+
+
+async def test_a_second_factor_is_asked_for_after_the_password(
+    ui_app: FastAPI, browser: Browser
+) -> None:
+    second = ui_app.state.services.accounts.second_factor
+    enrolment = await second.enrol("eve")
+    recovery = await second.confirm("eve", pyotp.TOTP(enrolment.secret).now())
+    asked = await browser.sign_in("eve")
+    assert asked.status_code == 401
+    assert 'name="code"' in asked.text
+    assert "authenticator" in asked.text
+    done = await browser.http.post(
+        "/ui/signin",
+        data={"username": "eve", "password": PASSWORD, "code": recovery[0], "next": "/ui/titles"},
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == "/ui/titles"
+
+
+@pytest.mark.parametrize(
+    ("asked", "lands"),
+    [
+        ("https://evil.example/steal", "/ui/"),
+        ("//evil.example/ui/", "/ui/"),
+        ("https://evil.example/ui/titles", "/ui/titles"),
+        ("/ui/packages", "/ui/packages"),
+    ],
+)
+async def test_signing_in_only_ever_leads_to_a_page_of_the_ui(
+    browser: Browser, asked: str, lands: str
+) -> None:
+    done = await browser.http.post(
+        "/ui/signin", data={"username": "val", "password": PASSWORD, "next": asked}
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == lands
