@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from fastapi import FastAPI
 
 from pomona.app import create_app
 from pomona.settings import Settings
+from pomona.titles.values import Actor
 from tests.accounts.conftest import PASSWORD, make_person
 from tests.conftest import fixture_text
 
@@ -26,15 +28,9 @@ async def ui_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
         for name, role in (("ada", "admin"), ("eve", "editor"), ("val", "viewer")):
             await make_person(application, name, role)
         await application.state.services.titles.create(
-            __import__("orjson").loads(fixture_text("example.json")), _actor()
+            orjson.loads(fixture_text("example.json")), Actor("test")
         )
         yield application
-
-
-def _actor():  # type: ignore[no-untyped-def]
-    from pomona.titles.values import Actor
-
-    return Actor("test")
 
 
 class Browser:
