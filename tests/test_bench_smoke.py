@@ -101,3 +101,7 @@ def test_webhooks_smoke_delivers_every_event_and_prints_its_table(tmp_path: Path
     assert "deliveries/s" in text
     assert "Lost: 0 problems" in text
     assert "Failures" not in text
+def test_ui_bench_smoke_prints_its_table(tmp_path: Path) -> None:
+    text = smoke_report("bench.ui", tmp_path / "ui.md")
+    assert "### Web UI render time" in text
+    assert "| titles list, 21 titles |" in text

@@ -45,6 +45,7 @@ from pomona.titles.feed import FeedCache
 from pomona.titles.feed_http import FeedHandler, openapi_paths
 from pomona.titles.publishing import start_publishing
 from pomona.titles.schemas import Patch, SoftwareTitle
+from pomona.ui import routes as ui_routes
 
 DESCRIPTION = """
 Pomona serves patch definitions to Jamf Pro as an External Patch Source and manages them.
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     events_routes.install_patchserver(app, settings)
     packages_routes.install(app)
+    ui_routes.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

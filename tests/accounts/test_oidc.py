@@ -70,7 +70,7 @@ async def test_the_whole_flow_opens_a_session_with_the_roles_of_the_groups(
     back = await provider_answer(client, browser, "bob")
     done = await client.get(back)
     assert done.status_code == 303, done.text
-    assert done.headers["location"] == "/api/v1/session"
+    assert done.headers["location"] == "/ui/"
     assert "pomona_session" in client.cookies
 
     me = (await client.get("/api/v1/session")).json()

@@ -14,7 +14,8 @@ from pomona.auth.scopes import Principal
 from pomona.deps import services
 from pomona.errors import Forbidden, Unauthenticated
 
-_PRINCIPAL = "pomona.principal"
+PRINCIPAL = "pomona.principal"  # the scope key of the request's principal, once found
+_PRINCIPAL = PRINCIPAL
 SESSION_ID = "pomona.session"  # the public id of the session that authenticated the request
 SESSION_CSRF = "pomona.csrf"  # and its CSRF token
 SESSION_COOKIE = "pomona_session"

@@ -18,9 +18,13 @@ class OperationsService:
 
     async def ready(self) -> list[health.Check]:
         """Every check passed, or :class:`pomona.errors.Unavailable` listing those that failed."""
-        checks = await health.readiness(self.db, self.storage, self.huey)
+        checks = await self.checks()
         health.require_ready(checks)
         return checks
+
+    async def checks(self) -> list[health.Check]:
+        """Every readiness check, passed or failed (the web UI's dashboard shows them all)."""
+        return await health.readiness(self.db, self.storage, self.huey)
 
     async def exposition(self) -> bytes:
         """The Prometheus text of every process of this server (files read in a thread)."""

@@ -131,6 +131,12 @@ class JobService:
             )
         return job
 
+    async def recent(self, limit: int = 50) -> list[Job]:
+        """The latest jobs, newest first (the web UI's jobs page)."""
+        async with self.db.sessions() as session:
+            rows = await session.scalars(select(Job).order_by(Job.pk.desc()).limit(limit))
+            return list(rows)
+
     async def start(self, job_id: str) -> Job | None:
         """Mark the job running; None when it is already finished (a task run again)."""
         async with self.db.transaction() as session:

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 api = api_router(prefix="/api/v1/session/oidc", tags=["accounts"])
 
 _FLOW_PATH = "/api/v1/session/oidc"
-# Until the web UI comes, the browser lands where it sees who it signed in as.
-_LANDING = "/api/v1/session"
+# The browser lands on the web UI, signed in.
+_LANDING = "/ui/"
 
 
 def _client(accounts: AccountsDep) -> OidcClient:

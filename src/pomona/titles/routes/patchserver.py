@@ -36,11 +36,13 @@ _JSON = "application/json"
 
 LANDING = """<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Patch Server</title></head>
+<head><meta charset="utf-8"><title>Patch Server</title>
+<meta http-equiv="refresh" content="0; url=/ui/"></head>
 <body>
 <h1>Pomona</h1>
 <p>A patch source for Jamf Pro, compatible with PatchServer's API.</p>
 <ul>
+<li>Web UI: <a href="/ui/">/ui/</a></li>
 <li>Jamf feed: <a href="/jamf/v1/software">/jamf/v1/software</a></li>
 <li>API: <a href="/docs">/docs</a></li>
 </ul>

@@ -1,0 +1,118 @@
+"""What the pages show, gathered from the domains' services: the UI reads through them and
+writes only through them, so it has no rule of its own to drift from the API's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pomona.audit.models import AuditEvent
+from pomona.auth.scopes import Principal
+from pomona.container import Services
+from pomona.ops.health import Check
+from pomona.titles.models import Title, TitleState
+
+STATES = ("enabled", "disabled")
+
+
+@dataclass(frozen=True, slots=True)
+class TitleRow:
+    title_id: str
+    namespace: str
+    name: str
+    publisher: str
+    current_version: str
+    last_modified: str  # as the list shows it: 2024-05-01 12:00
+    enabled: bool
+    disabled_versions: int
+
+
+@dataclass(slots=True)
+class TitleList:
+    rows: list[TitleRow]
+    total: int  # matching the search and filters
+    namespaces: list[str]
+
+
+@dataclass(slots=True)
+class Dashboard:
+    checks: list[Check]
+    titles: int
+    disabled: list[TitleRow]
+    with_disabled_versions: list[TitleRow]
+    packages: int
+    quarantined: list[str]
+    audit: list[AuditEvent] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+
+def _row(title: Title) -> TitleRow:
+    state = TitleState.load(title.state)
+    return TitleRow(
+        title.title_id,
+        title.namespace,
+        title.name,
+        title.publisher,
+        title.current_version,
+        title.last_modified.isoformat(sep=" ", timespec="minutes")[:16],
+        state.enabled,
+        len(state.disabled_versions),
+    )
+
+
+class UiService:
+    """Read models of the pages, built on the services of one process."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def titles(
+        self,
+        *,
+        query: str | None = None,
+        namespace: str | None = None,
+        state: str | None = None,
+        offset: int = 0,
+        limit: int = 500,
+    ) -> TitleList:
+        """The titles matching the search and the filters, ordered by id; a page of them."""
+        found = await self.services.titles.search(
+            query=query or None,
+            offset=0,
+            limit=1_000_000,
+            namespace=namespace or None,
+            documents=False,
+        )
+        rows = [_row(t) for t in found.items]
+        if state in STATES:
+            rows = [r for r in rows if r.enabled == (state == "enabled")]
+        spaces = [n.slug for n in await self.services.titles.namespaces()]
+        return TitleList(rows[offset : offset + limit], len(rows), spaces)
+
+    async def dashboard(self, caller: Principal) -> Dashboard:
+        services = self.services
+        found = await services.titles.search(query=None, offset=0, limit=1_000_000, documents=False)
+        rows = [_row(t) for t in found.items]
+        packages = await services.packages.catalog.search(
+            query=None, tag=None, offset=0, limit=1000
+        )
+        board = Dashboard(
+            checks=await services.ops.checks(),
+            titles=len(rows),
+            disabled=[r for r in rows if not r.enabled],
+            with_disabled_versions=[r for r in rows if r.enabled and r.disabled_versions],
+            packages=packages.total,
+            quarantined=[p.filename for p in packages.items if p.quarantined],
+        )
+        if caller.allows("admin"):
+            board.audit = (await services.audit.search(limit=10)).items
+        return board
+
+    @staticmethod
+    def definition(record_title: Any) -> dict[str, Any]:
+        """A title as the editable JSON document (the Jamf format, by alias)."""
+        dumped: dict[str, Any] = record_title.model_dump(by_alias=True, mode="json")
+        return dumped
