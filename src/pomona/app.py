@@ -34,6 +34,7 @@ from pomona.ops.metrics import metrics
 from pomona.ops.requests_http import Observe
 from pomona.packages import routes as packages_routes
 from pomona.queue import routes as queue_routes
+from pomona.replication import routes as replication_routes
 from pomona.settings import Settings, load_settings
 from pomona.tasks import build_queue
 from pomona.titles import routes as titles_routes
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_routes.router)
     titles_routes.install_patchserver(app, settings)
     packages_routes.install(app)
+    replication_routes.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -19,6 +19,7 @@ from pomona.ops.backups import Backups
 from pomona.ops.service import OperationsService
 from pomona.packages.service import PackageService
 from pomona.queue.jobs import JobService
+from pomona.replication.service import ReplicationService
 from pomona.settings import Settings
 from pomona.titles.services import TitleService
 
@@ -39,6 +40,7 @@ class Services:
     packages: PackageService
     ops: OperationsService
     backups: Backups
+    replication: ReplicationService
 
 
 def build_services(
@@ -50,7 +52,9 @@ def build_services(
 ) -> Services:
     """Every service on ``db``. ``on_titles_change`` is told of each title write (the web
     process's feed cache listens, so its own writes show on its feed at once)."""
-    packages = PackageService.build(db, settings, enqueue=tasks.finalise)
+    packages = PackageService.build(
+        db, settings, enqueue=tasks.finalise, on_change=tasks.replication.announce
+    )
     titles = TitleService(db, on_change=on_titles_change)
     return Services(
         settings=settings,
@@ -64,4 +68,5 @@ def build_services(
         packages=packages,
         ops=OperationsService(db, packages.storage, tasks.queue.huey),
         backups=Backups(settings, lambda: titles.export(history=True), packages.catalog),
+        replication=ReplicationService.build(db, settings, packages),
     )

@@ -22,6 +22,7 @@ from pomona.packages.models import (
     PackageUpload,
 )
 from pomona.queue.models import Job, QueueLease
+from pomona.replication.models import Invitation, Nonce, Offer, Peer, Transfer, TransferChunk
 from pomona.titles.models import FeedState, Namespace, Title, TitleRevision
 
 metadata = Base.metadata
@@ -35,8 +36,11 @@ __all__ = [
     "AuditEvent",
     "Event",
     "FeedState",
+    "Invitation",
     "Job",
     "Namespace",
+    "Nonce",
+    "Offer",
     "Package",
     "PackageBlob",
     "PackageEvent",
@@ -44,10 +48,13 @@ __all__ = [
     "PackagePending",
     "PackageTag",
     "PackageUpload",
+    "Peer",
     "PersonalToken",
     "QueueLease",
     "SigninFailure",
     "Title",
     "TitleRevision",
+    "Transfer",
+    "TransferChunk",
     "metadata",
 ]

@@ -22,9 +22,10 @@ from pydantic_settings import (
 
 from pomona.accounts.directory import DirectorySettings
 from pomona.accounts.mail_settings import MailSettings
+from pomona.replication.replication_settings import ReplicationSettings
 
 
-class Settings(BaseSettings, DirectorySettings, MailSettings):
+class Settings(BaseSettings, DirectorySettings, MailSettings, ReplicationSettings):
     """Every setting Pomona reads. ``docs/configuration.md`` documents each one.
 
     The settings of directory sign-in (``ldap_*``, ``group_roles``) are declared with the

@@ -20,6 +20,7 @@ from pomona.ops import tasks as ops_tasks
 from pomona.packages import tasks as package_tasks
 from pomona.queue import tasks as queue_tasks
 from pomona.queue.service import Queue, QueuedTask
+from pomona.replication import tasks as replication_tasks
 from pomona.settings import Settings
 from pomona.titles import tasks as title_tasks
 
@@ -36,6 +37,7 @@ class Tasks:
     import_remote: QueuedTask[[str]]
     backup: QueuedTask[[]]
     mail: QueuedTask[[str, str, str]]
+    replication: replication_tasks.ReplicationTasks
 
     def close(self) -> None:
         self.queue.close()
@@ -92,6 +94,7 @@ def build_queue(
         import_remote=title_tasks.register(queue, services),
         backup=ops_tasks.register(queue, services),
         mail=account_tasks.register(queue),
+        replication=replication_tasks.register(queue, services),
     )
     services.tasks = tasks
     return tasks

@@ -113,9 +113,12 @@ class Publisher:
             await to_thread.run_sync(self.storage.put_file, key, path)
         try:
             async with self.db.transaction() as session:
-                return await self._point(session, filename, digests, who, replace)
+                published = await self._point(session, filename, digests, who, replace)
         except IntegrityError:
             raise package_exists(filename) from None
+        if published.outcome != "unchanged":
+            self.catalog.changed()
+        return published
 
     async def _stage(
         self, path: Path, digests: Digests, filename: str, who: Who, replace: bool
@@ -197,6 +200,8 @@ class Publisher:
                     delete(PackagePending).where(PackagePending.pending_id == pending_id)
                 )
             outcome = published.outcome
+            if outcome != "unchanged":
+                self.catalog.changed()
         except (Conflict, IntegrityError):
             await self._drop_pending(row, package_exists(row.filename).problems[0].message)
             outcome = None
