@@ -17,6 +17,7 @@ from pomona.deps import ServicesDep
 from pomona.errors import Invalid
 from pomona.errors_http import error_responses
 from pomona.packages.routes.downloads import DOWNLOAD_PIECE, serve
+from pomona.packages.routes.schemas import responses
 from pomona.replication.deps import Replication
 from pomona.replication.models import Peer
 
@@ -83,7 +84,7 @@ async def manifest(request: Request, replication: Replication, sha256: Sha256) -
     return await replication.changes.manifest(peer, sha256)
 
 
-@api.get("/blobs/{sha256}", responses=error_responses(401, 404, 416, 422))
+@api.get("/blobs/{sha256}", responses=responses(401, 404, 416, 422))
 async def blob(request: Request, found: ServicesDep, sha256: Sha256) -> Response:
     """The bytes of a content the calling peer may read, with Range. Signed by a paired peer."""
     peer, _ = await _peer(request, found.replication)
