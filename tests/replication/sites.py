@@ -170,9 +170,15 @@ def pair(inviter: Site, joiner: Site) -> None:
             inviter.peers[joiner.name] = peer["peerId"]
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def site_env(folder: Path, name: str, port: int, **settings: str) -> dict[str, str]:
+    # The servers run this checkout's code whatever the working directory.
+    path = os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])
     return {
         **os.environ,
+        "PYTHONPATH": path,
         "POMONA_DATA_DIR": str(folder / "pomona-data"),
         "POMONA_PORT": str(port),
         "POMONA_REPLICATION_SITE_NAME": name,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -34,7 +34,7 @@ from pomona.replication.client import PeerClient, PeerError
 from pomona.replication.models import Peer, Transfer
 from pomona.replication.peers import PeerService
 from pomona.replication.throttle import in_window
-from pomona.replication.transfer import Fetcher, Wanted
+from pomona.replication.transfer import Fetcher, Wanted, hold_for
 from pomona.settings import Settings
 from pomona.times import parse_time
 
@@ -66,7 +66,7 @@ class Receiver:
     async def _claim(self, peer: Peer) -> bool:
         """Hold the peer for one pull at a time, across processes (a conditional UPDATE)."""
         now = utcnow()
-        until = now + timedelta(seconds=max(self.settings.queue_lease_seconds, 30))
+        until = now + hold_for(self.settings)
         async with self.db.transaction() as session:
             claimed = await session.execute(
                 update(Peer)

@@ -16,12 +16,13 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 from anyio import to_thread
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from pomona.db import Database, utcnow
 from pomona.errors import ChecksumMismatch
@@ -47,6 +48,12 @@ class Wanted:
 
 class Corrupt(ChecksumMismatch):
     """A chunk came wrong from every peer that has the content."""
+
+
+def hold_for(settings: Settings) -> timedelta:
+    """How long a pull holds its peer without landing a chunk: a pull killed with its process
+    lets the next one in after this (the hold is renewed with every chunk)."""
+    return timedelta(seconds=2 * max(settings.queue_lease_seconds, 5))
 
 
 def _write(path: Path, offset: int, data: bytes) -> None:
@@ -268,6 +275,11 @@ class _Run:
             row = await session.get(Transfer, self.transfer.pk)
             if row is not None:
                 row.received, row.rate, row.updated_at = self.received, rate, utcnow()
+            # Still pulling: renew the hold on the peer (see receiving.hold_for).
+            held = utcnow() + hold_for(self.settings)
+            await session.execute(
+                update(Peer).where(Peer.pk == self.peer.pk).values(pulling_until=held)
+            )
 
     async def _elsewhere(self, index: int) -> bytes:
         start, end = self._span(index)
