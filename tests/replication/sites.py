@@ -192,14 +192,14 @@ def site_env(folder: Path, name: str, port: int, **settings: str) -> dict[str, s
 
 
 @contextmanager
-def sites(root: Path, *specs: tuple[str, dict[str, str]]) -> Iterator[list[Site]]:
+def sites(root: Path, *specs: tuple[str, dict[str, Any]]) -> Iterator[list[Site]]:
     """Start one site per ``(name, settings)``; all are stopped at the end."""
     started: list[Site] = []
     try:
         for name, settings in specs:
             folder = root / name
             folder.mkdir()
-            port = free_port()
+            port = int(settings.pop("port", 0)) or free_port()
             site = Site(name, folder, port, site_env(folder, name, port, **settings))
             site.launch()
             started.append(site)

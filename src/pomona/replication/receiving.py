@@ -85,8 +85,10 @@ class Receiver:
     async def pull(self, peer_id: str) -> dict[str, Any]:
         """Apply ``peer``'s changes since the cursor; what was done."""
         peer = await self.peers.row(peer_id)
-        if peer.state != "paired" or not await self._claim(peer):
-            return {"skipped": True}
+        if peer.state != "paired":
+            return {"unpaired": True}
+        if not await self._claim(peer):
+            return {"held": True}
         applied = 0
         try:
             while True:

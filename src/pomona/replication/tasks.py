@@ -24,6 +24,7 @@ from pomona.queue.jobs import params_of
 from pomona.queue.models import Job
 from pomona.queue.service import Queue, QueuedTask
 from pomona.replication.models import Peer
+from pomona.replication.transfer import hold_for
 
 if TYPE_CHECKING:
     from pomona.container import Services
@@ -49,7 +50,13 @@ def register(queue: Queue, services: Callable[[], Services]) -> ReplicationTasks
         return queue.runtime.run(services().replication.announce())
 
     def pull_changes(peer_id: str) -> dict[str, Any]:
-        return queue.runtime.run(services().replication.receiver.pull(peer_id))
+        found = services()
+        result = queue.runtime.run(found.replication.receiver.pull(peer_id))
+        if result.get("held"):
+            # Another pull holds the peer, or held it when its process died: look again once
+            # the hold has run out, so a change notified meanwhile is not left for the poll.
+            pull.later(hold_for(found.settings).total_seconds(), peer_id)
+        return result
 
     async def start_polling(peer_id: str) -> None:
         """Start (or restart) the peer's poll chain; any older chain stops at its next run."""
