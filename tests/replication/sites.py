@@ -114,12 +114,11 @@ class Site:
     # -- API -------------------------------------------------------------------------------
 
     def call(self, method: str, path: str, **options: Any) -> httpx.Response:
-        return httpx.request(
-            method, self.url + path, headers=self.headers, timeout=60, **options
-        )
+        return httpx.request(method, self.url + path, headers=self.headers, timeout=60, **options)
 
-    def upload(self, filename: str, data: bytes, *, tags: list[str] | None = None,
-               replace: bool = False) -> str:
+    def upload(
+        self, filename: str, data: bytes, *, tags: list[str] | None = None, replace: bool = False
+    ) -> str:
         query = "?replace=true" if replace else ""
         put = self.call("PUT", f"/api/v1/packages/{filename}{query}", content=data)
         assert put.status_code in (200, 201), put.text
@@ -162,7 +161,9 @@ def pair(inviter: Site, joiner: Site) -> None:
     """Pair two sites through the API, as two admins would."""
     invited = inviter.call("POST", "/api/v1/peers/invitations", json={})
     assert invited.status_code == 201, invited.text
-    job = joiner.job(joiner.call("POST", "/api/v1/peers", json={"invitation": invited.json()["code"]}))
+    job = joiner.job(
+        joiner.call("POST", "/api/v1/peers", json={"invitation": invited.json()["code"]})
+    )
     assert job["status"] == "succeeded", job
     joiner.peers[inviter.name] = job["result"]["peerId"]
     for peer in inviter.peer_list():
