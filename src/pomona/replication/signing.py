@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from http_message_signatures import (
     HTTPMessageSigner,
@@ -48,9 +48,17 @@ class _Keys(HTTPSignatureKeyResolver):
         return self.keys[key_id]
 
 
-def sign(method: str, url: str, body: bytes, key_id: str, key: bytes) -> dict[str, str]:
+def sign(
+    method: str,
+    url: str,
+    body: bytes,
+    key_id: str,
+    key: bytes,
+    *,
+    created: datetime | None = None,
+) -> dict[str, str]:
     """The headers that sign this request (``Content-Digest``, ``Signature-Input``,
-    ``Signature``)."""
+    ``Signature``), made now unless ``created`` says otherwise."""
     message = Message(method.upper(), url)
     signer = HTTPMessageSigner(
         signature_algorithm=algorithms.HMAC_SHA256, key_resolver=_Keys({key_id: key})
@@ -58,6 +66,7 @@ def sign(method: str, url: str, body: bytes, key_id: str, key: bytes) -> dict[st
     signer.sign(
         message,
         key_id=key_id,
+        created=created,
         nonce=secrets.token_hex(16),
         label=LABEL,
         tag=TAG,
@@ -111,7 +120,11 @@ def verify(
         verifier.max_clock_skew = skew
         try:
             found = verifier.verify(
-                message, max_age=skew, expect_tag=TAG, require_components=COVERED, body=body
+                message,
+                max_age=timedelta(0),  # with the skew: no older than the skew, nor newer
+                expect_tag=TAG,
+                require_components=COVERED,
+                body=body,
             )
         except (InvalidSignature, HTTPMessageSignaturesException) as exc:
             error = str(exc) or type(exc).__name__
