@@ -80,8 +80,17 @@ class Site:
             time.sleep(0.1)
         if not self.token:
             made = subprocess.run(
-                [sys.executable, "-m", "pomona", "token", "create", "--name", "admin"]
-                + ["--scope", "admin"],
+                [
+                    sys.executable,
+                    "-m",
+                    "pomona",
+                    "token",
+                    "create",
+                    "--name",
+                    "admin",
+                    "--scope",
+                    "admin",
+                ],
                 env=self.env,
                 cwd=self.folder,
                 capture_output=True,

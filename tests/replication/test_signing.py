@@ -12,7 +12,6 @@ import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
 
 from pomona.app import create_app
 from pomona.db import utcnow

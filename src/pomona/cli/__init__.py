@@ -17,7 +17,7 @@ from typer._click.core import Command, Context
 from typer.core import TyperCommand, TyperGroup
 
 from pomona import __version__
-from pomona.cli import audit, backup, namespaces, packages, starter, titles, versions
+from pomona.cli import audit, backup, namespaces, packages, peers, starter, titles, versions
 from pomona.cli.client import Target, profile_commands, use
 
 SERVER_PANEL = "Server commands (run where the server runs)"
@@ -137,6 +137,7 @@ app.command("starter", rich_help_panel=CLIENT_PANEL)(starter.starter)
 app.add_typer(backup.backup_app, name="backup", rich_help_panel=CLIENT_PANEL)
 app.command("restore", rich_help_panel=CLIENT_PANEL)(backup.restore)
 app.command("audit", rich_help_panel=CLIENT_PANEL)(audit.audit)
+app.add_typer(peers.app, name="peers", rich_help_panel=CLIENT_PANEL)
 
 
 def main() -> None:
