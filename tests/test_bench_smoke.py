@@ -92,3 +92,15 @@ def test_soak_judges_growth_per_process_and_counts_every_error() -> None:
     assert "| `GET /x` | 101 | 1 |" in text
     assert "| 500 |" in text  # the slowest request
     assert "**1 errors**" in text
+
+
+@pytest.mark.slow
+def test_replication_smoke_runs_and_prints_its_table(tmp_path: Path) -> None:
+    for tool in ("curl", "sha256sum"):
+        if shutil.which(tool) is None:
+            unavailable(f"{tool} (apt-get install curl coreutils)")
+    text = smoke_report("bench.replication", tmp_path / "replication.md")
+    assert "### Replication" in text
+    assert "| replication A -> B |" in text
+    assert "resumed after kill -9" in text
+    assert "Failures" not in text

@@ -1,13 +1,12 @@
 """Replication end to end: real ``pomona serve`` sites on loopback, each with its own database
-and storage, paired through the API (see :mod:`tests.replication.sites`)."""
+and storage, paired through the API (see :mod:`bench.sites`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-from tests.replication.sites import pair, payload, sites, wait_until
+from bench.sites import pair, payload, sites, wait_until
 
 pytestmark = pytest.mark.slow
 

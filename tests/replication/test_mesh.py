@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from tests.replication.sites import Site, pair, payload, sites, wait_until
+from bench.sites import Site, pair, payload, sites, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bench.sites import pair, payload, sites, wait_until
 
 from tests.conftest import free_port
 from tests.replication.proxy import counting
-from tests.replication.sites import pair, payload, sites, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import free_port
+from bench.procs import free_port
 
 
 def wait_until(check: Callable[[], Any], seconds: float = 20.0, what: str = "") -> Any:
