@@ -83,9 +83,19 @@ class Publisher:
         return self.directory / f"pending-{pending_id}.part"
 
     async def publish(
-        self, path: Path, digests: Digests, filename: str, who: Who, *, replace: bool
+        self,
+        path: Path,
+        digests: Digests,
+        filename: str,
+        who: Who,
+        *,
+        replace: bool,
+        in_task: bool = False,
     ) -> Published:
-        """Make the verified file at ``path`` the content of ``filename``; ``path`` is consumed."""
+        """Make the verified file at ``path`` the content of ``filename``; ``path`` is consumed.
+
+        ``in_task``: the caller is a queued task (replication), which stores the file remotely
+        itself rather than queueing another task for it."""
         key = blob_key(digests.sha256)
         async with self.db.transaction() as session:
             current = await self.catalog.row(session, filename)
@@ -107,7 +117,7 @@ class Publisher:
         )
         if stored:
             await to_thread.run_sync(lambda: path.unlink(missing_ok=True))
-        elif self.enqueue is not None and self.storage.local_path(key) is None:
+        elif self.enqueue is not None and self.storage.local_path(key) is None and not in_task:
             return await self._stage(path, digests, filename, who, replace)
         else:
             await to_thread.run_sync(self.storage.put_file, key, path)

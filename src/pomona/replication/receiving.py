@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pomona.audit.service import Who, record
 from pomona.db import Database, utcnow
-from pomona.errors import DomainError
+from pomona.errors import DomainError, NotFound
 from pomona.events.outbox import emit
 from pomona.packages.hashing import Digests
 from pomona.packages.models import Package, PackageBlob, PackageHistory, PackageTag
@@ -84,7 +84,10 @@ class Receiver:
 
     async def pull(self, peer_id: str) -> dict[str, Any]:
         """Apply ``peer``'s changes since the cursor; what was done."""
-        peer = await self.peers.row(peer_id)
+        try:
+            peer = await self.peers.row(peer_id)
+        except NotFound:
+            return {"forgotten": True}  # removed since the pull was queued
         if peer.state != "paired":
             return {"unpaired": True}
         if not await self._claim(peer):
@@ -147,7 +150,7 @@ class Receiver:
         if stored:
             path = self.fetcher.directory / f"none-{wanted.sha256}"  # nothing to move
             await self.packages.publisher.publish(
-                path, _digests_of(stored), wanted.filename, who, replace=True
+                path, _digests_of(stored), wanted.filename, who, replace=True, in_task=True
             )
         else:
             if not in_window(peer.window, self.now()):
@@ -186,7 +189,9 @@ class Receiver:
             transfer = await self.fetcher.transfer_for(peer, wanted, target)
             await self._report(peer, wanted, {"state": "running", "received": transfer.received})
             path, digests = await self.fetcher.fetch(peer, transfer, [target, *others])
-            await self.packages.publisher.publish(path, digests, wanted.filename, who, replace=True)
+            await self.packages.publisher.publish(
+                path, digests, wanted.filename, who, replace=True, in_task=True
+            )
             await self.fetcher.forget(transfer)
         except (PeerError, DomainError, OSError) as exc:
             error = str(exc)
