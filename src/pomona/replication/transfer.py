@@ -26,8 +26,9 @@ from sqlalchemy import delete, select, update
 
 from pomona.db import Database, utcnow
 from pomona.errors import ChecksumMismatch
-from pomona.packages.hashing import Digests, hash_file
+from pomona.packages.hashing import Digests
 from pomona.replication.client import PeerClient, PeerError, Target
+from pomona.replication.landing import InOrder
 from pomona.replication.models import Peer, Transfer, TransferChunk
 from pomona.replication.throttle import Buckets
 from pomona.settings import Settings
@@ -35,6 +36,7 @@ from pomona.settings import Settings
 log = logging.getLogger("pomona.replication")
 
 PIECE = 256 * 1024  # bytes taken from the buckets at a time
+NOTE_EVERY = 0.5  # seconds between writes of a running transfer's progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +59,20 @@ def hold_for(settings: Settings) -> timedelta:
 
 
 def _write(path: Path, offset: int, data: bytes) -> None:
+    # Not synced chunk by chunk: a chunk recorded and then lost with the machine (power, not a
+    # killed process, which leaves it in the page cache) is caught when the resumed transfer
+    # hashes what it has, and the transfer starts over; the file is synced once, whole.
     fd = os.open(path, os.O_WRONLY)
     try:
         os.pwrite(fd, data, offset)
-        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -152,8 +164,11 @@ class Fetcher:
         missing = [i for i in range(len(chunks)) if i not in done]
         await self.set_state(transfer, "running")
         run = _Run(self, peer, transfer, path, chunks, sources, len(done))
+        for index in sorted(done):  # what a resumed transfer has is hashed from the file
+            await run.hashes.landed(index, None)
         await run.go(missing)
-        digests = await to_thread.run_sync(lambda: hash_file(path).finish())
+        digests = run.hashes.finish()
+        await to_thread.run_sync(_sync, path)
         if digests.sha256 != transfer.sha256 or digests.chunks != chunks:
             # A chunk changed on disk after it was recorded: start again from nothing.
             async with self.db.transaction() as session:
@@ -203,6 +218,8 @@ class _Run:
         self.started = time.monotonic()
         self.fresh = 0  # bytes fetched in this run, for the rate
         self.bucket = fetcher.buckets.peer(peer.peer_id, peer.rate_limit)
+        self.hashes = InOrder(path, transfer.size, transfer.chunk_size)
+        self.noted = 0.0  # when the transfer's row and the peer's hold were last written
 
     def _span(self, index: int) -> tuple[int, int]:
         start = index * self.transfer.chunk_size
@@ -269,17 +286,25 @@ class _Run:
         await to_thread.run_sync(_write, self.path, start, data)
         self.received += len(data)
         self.fresh += len(data)
-        rate = int(self.fresh / max(time.monotonic() - self.started, 1e-3))
+        now = time.monotonic()
+        rate = int(self.fresh / max(now - self.started, 1e-3))
+        note = now - self.noted >= NOTE_EVERY or self.received >= self.transfer.size
+        if note:
+            self.noted = now
         async with self.fetcher.db.transaction() as session:
             session.add(TransferChunk(transfer_pk=self.transfer.pk, chunk=index))
-            row = await session.get(Transfer, self.transfer.pk)
-            if row is not None:
-                row.received, row.rate, row.updated_at = self.received, rate, utcnow()
-            # Still pulling: renew the hold on the peer (see receiving.hold_for).
-            held = utcnow() + hold_for(self.settings)
-            await session.execute(
-                update(Peer).where(Peer.pk == self.peer.pk).values(pulling_until=held)
-            )
+            if note:
+                await session.execute(
+                    update(Transfer)
+                    .where(Transfer.pk == self.transfer.pk)
+                    .values(received=self.received, rate=rate, updated_at=utcnow())
+                )
+                # Still pulling: renew the hold on the peer (see hold_for).
+                held = utcnow() + hold_for(self.settings)
+                await session.execute(
+                    update(Peer).where(Peer.pk == self.peer.pk).values(pulling_until=held)
+                )
+        await self.hashes.landed(index, data)
 
     async def _elsewhere(self, index: int) -> bytes:
         start, end = self._span(index)
