@@ -168,6 +168,15 @@ class Fetcher:
             await run.hashes.landed(index, None)
         await run.go(missing)
         digests = run.hashes.finish()
+        spent = time.monotonic() - run.started
+        log.info(
+            "fetched %d bytes of %s from %s in %.1f s (%.0f MiB/s)",
+            run.fresh,
+            transfer.filename,
+            peer.name,
+            spent,
+            run.fresh / max(spent, 1e-3) / 2**20,
+        )
         await to_thread.run_sync(_sync, path)
         if digests.sha256 != transfer.sha256 or digests.chunks != chunks:
             # A chunk changed on disk after it was recorded: start again from nothing.
