@@ -206,6 +206,13 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 "description": "The distribution point's username and password, when "
                 "`package_download_auth` is `basic`",
             },
+            PEER_SIGNATURE: {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Signature",
+                "description": "An HTTP Message Signature (RFC 9421) with a paired site's key: "
+                "the protocol between replication peers (docs/replication.md)",
+            },
         }
     )
     _complete_operations(schema, _download_security(app.state.settings))
@@ -219,6 +226,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 _REF = "#/components/schemas/{model}"
 BEARER = "bearerAuth"
 BASIC = "basicAuth"
+PEER_SIGNATURE = "peerSignature"
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 

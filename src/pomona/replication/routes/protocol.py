@@ -24,6 +24,8 @@ from pomona.replication.models import Peer
 Sha256 = Annotated[str, Path(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")]
 
 api = api_router(prefix="/api/v1/replication/peer", tags=["replication protocol"])
+# Signed requests, not bearer tokens: the scheme app.py declares as peerSignature.
+SIGNED = {"security": [{"peerSignature": []}]}
 
 
 async def _peer(request: Request, replication: Replication) -> tuple[Peer, bytes]:
@@ -45,7 +47,7 @@ def _json(body: bytes) -> dict[str, Any]:
     return found
 
 
-@api.post("/pair", responses=error_responses(400, 401, 410, 413, 422))
+@api.post("/pair", responses=error_responses(400, 401, 410, 413, 422), openapi_extra=SIGNED)
 async def pair(request: Request, replication: Replication) -> dict[str, Any]:
     """The joining site completes a pairing, signed with the key derived from the invitation.
     Answers this site's id for the joining site, its name and stages."""
@@ -55,7 +57,7 @@ async def pair(request: Request, replication: Replication) -> dict[str, Any]:
     return await replication.peers.accept(request.method, str(request.url), headers, body, client)
 
 
-@api.post("/notify", responses=error_responses(401, 413, 422))
+@api.post("/notify", responses=error_responses(401, 413, 422), openapi_extra=SIGNED)
 async def notify(request: Request, found: ServicesDep) -> dict[str, Any]:
     """The peer's change log moved: read it soon. Signed by a paired peer."""
     peer, _ = await _peer(request, found.replication)
@@ -63,7 +65,7 @@ async def notify(request: Request, found: ServicesDep) -> dict[str, Any]:
     return {"queued": True}
 
 
-@api.post("/changes", responses=error_responses(401, 413, 422))
+@api.post("/changes", responses=error_responses(401, 413, 422), openapi_extra=SIGNED)
 async def changes(request: Request, replication: Replication) -> dict[str, Any]:
     """This site's changes after the cursor `after` that the calling peer should see, for the
     stages it says it accepts. Signed by a paired peer."""
@@ -76,7 +78,7 @@ async def changes(request: Request, replication: Replication) -> dict[str, Any]:
     return await replication.changes.changes(peer, after)
 
 
-@api.get("/blobs/{sha256}/manifest", responses=error_responses(401, 404, 422))
+@api.get("/blobs/{sha256}/manifest", responses=error_responses(401, 404, 422), openapi_extra=SIGNED)
 async def manifest(request: Request, replication: Replication, sha256: Sha256) -> dict[str, Any]:
     """The SHA-256 of every chunk of a content the calling peer may read. Signed by a paired
     peer."""
@@ -84,7 +86,7 @@ async def manifest(request: Request, replication: Replication, sha256: Sha256) -
     return await replication.changes.manifest(peer, sha256)
 
 
-@api.get("/blobs/{sha256}", responses=responses(401, 404, 416, 422))
+@api.get("/blobs/{sha256}", responses=responses(401, 404, 416, 422), openapi_extra=SIGNED)
 async def blob(request: Request, found: ServicesDep, sha256: Sha256) -> Response:
     """The bytes of a content the calling peer may read, with Range. Signed by a paired peer."""
     peer, _ = await _peer(request, found.replication)
@@ -95,7 +97,7 @@ async def blob(request: Request, found: ServicesDep, sha256: Sha256) -> Response
     return answer
 
 
-@api.post("/report", responses=error_responses(401, 413, 422))
+@api.post("/report", responses=error_responses(401, 413, 422), openapi_extra=SIGNED)
 async def report(request: Request, replication: Replication) -> dict[str, Any]:
     """How far the calling peer got with a package it was offered. Signed by a paired peer."""
     peer, body = await _peer(request, replication)
@@ -103,7 +105,7 @@ async def report(request: Request, replication: Replication) -> dict[str, Any]:
     return {"recorded": True}
 
 
-@api.post("/unpair", responses=error_responses(401, 413, 422))
+@api.post("/unpair", responses=error_responses(401, 413, 422), openapi_extra=SIGNED)
 async def unpair(request: Request, replication: Replication) -> dict[str, Any]:
     """The calling peer ended the pairing. Signed by a paired peer."""
     peer, _ = await _peer(request, replication)
@@ -111,7 +113,7 @@ async def unpair(request: Request, replication: Replication) -> dict[str, Any]:
     return {"state": "unpaired"}
 
 
-@api.post("/rotate", responses=error_responses(401, 413, 422))
+@api.post("/rotate", responses=error_responses(401, 413, 422), openapi_extra=SIGNED)
 async def rotate(request: Request, replication: Replication) -> dict[str, Any]:
     """The calling peer replaces the pair's key with one derived from it and `salt`. Signed by
     a paired peer."""
