@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pomona.audit.deps import who
 from pomona.auth.deps import require
@@ -64,6 +65,17 @@ async def invite(request: Request, replication: Replication, caller: Admin) -> I
     return InvitationOut(
         code=invited.code, expiresAt=invited.expires_at, url=replication.peers.site_url
     )
+
+
+@api.api_route(
+    "/invitations",
+    methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+async def invitations_only_made() -> Response:
+    """Invitations are only made: without this, ``/{peer_id}`` would take these methods and
+    answer for a peer named ``invitations``."""
+    raise StarletteHTTPException(405, headers={"Allow": "POST"})
 
 
 @api.post(
