@@ -25,7 +25,7 @@ Sha256 = Annotated[str, Path(min_length=64, max_length=64, pattern=r"^[0-9a-f]{6
 
 api = api_router(prefix="/api/v1/replication/peer", tags=["replication protocol"])
 # Signed requests, not bearer tokens: the scheme app.py declares as peerSignature.
-SIGNED = {"security": [{"peerSignature": []}]}
+SIGNED: dict[str, Any] = {"security": [{"peerSignature": []}]}
 
 
 async def _peer(request: Request, replication: Replication) -> tuple[Peer, bytes]:
