@@ -23,7 +23,9 @@ def test_a_triangle_replicates_once_and_heals_a_corrupted_chunk_from_another_pee
     tmp_path: Path,
 ) -> None:
     prod_only = {"replication_stages": '["prod"]'}
-    with sites(tmp_path, ("hq", {}), ("b", {}), ("c", prod_only)) as (hq, b, c):
+    # No scrub at hq: it would find the corruption first and quarantine the package there.
+    no_scrub = {"package_scrub_hours": "0"}
+    with sites(tmp_path, ("hq", no_scrub), ("b", {}), ("c", prod_only)) as (hq, b, c):
         pair(hq, b)
         pair(b, c)
         pair(hq, c)

@@ -44,6 +44,8 @@ class InOrder:
         """Chunk ``index`` is in the file (``data``: its bytes, when at hand)."""
         kept = data if data is not None and len(self._waiting) < self.hold else None
         self._waiting[index] = kept
+        if self._lock.locked():
+            return  # the stream hashing now takes this chunk too when its turn comes
         async with self._lock:
             while self.next in self._waiting:
                 piece = self._waiting.pop(self.next)
@@ -54,7 +56,11 @@ class InOrder:
                 await to_thread.run_sync(self.ingest.update, piece)
                 self.next += 1
 
-    def finish(self) -> Digests:
+    async def finish(self) -> Digests:
+        async with self._lock:  # whatever landed while the last hashing ran
+            pass
+        if self.next in self._waiting:
+            await self.landed(self.next, self._waiting.pop(self.next))
         if self.next != self.count:
             raise RuntimeError(f"{self.count - self.next} chunks never landed")
         return self.ingest.finish()

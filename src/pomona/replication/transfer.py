@@ -69,6 +69,14 @@ def _write(path: Path, offset: int, data: bytes) -> None:
         os.close(fd)
 
 
+def _check_and_write(path: Path, offset: int, data: bytes, sha256: str) -> bool:
+    """Write the chunk if it is the one expected (one trip to a worker thread for both)."""
+    if hashlib.sha256(data).hexdigest() != sha256:
+        return False
+    _write(path, offset, data)
+    return True
+
+
 def _sync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -167,7 +175,7 @@ class Fetcher:
         for index in sorted(done):  # what a resumed transfer has is hashed from the file
             await run.hashes.landed(index, None)
         await run.go(missing)
-        digests = run.hashes.finish()
+        digests = await run.hashes.finish()
         spent = time.monotonic() - run.started
         log.info(
             "fetched %d bytes of %s from %s in %.1f s (%.0f MiB/s)",
@@ -282,8 +290,11 @@ class _Run:
 
     async def _land(self, index: int, data: bytes) -> None:
         """Verify a chunk, write it, record it; a wrong one is fetched from another source."""
-        digest = await to_thread.run_sync(lambda: hashlib.sha256(data).hexdigest())
-        if digest != self.chunks[index]:
+        start, _ = self._span(index)
+        written = await to_thread.run_sync(
+            _check_and_write, self.path, start, data, self.chunks[index]
+        )
+        if not written:
             log.warning(
                 "chunk %d of %s from %s does not match its SHA-256; trying another peer",
                 index,
@@ -291,8 +302,7 @@ class _Run:
                 self.peer.url,
             )
             data = await self._elsewhere(index)
-        start, _ = self._span(index)
-        await to_thread.run_sync(_write, self.path, start, data)
+            await to_thread.run_sync(_write, self.path, start, data)
         self.received += len(data)
         self.fresh += len(data)
         now = time.monotonic()

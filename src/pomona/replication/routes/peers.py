@@ -113,10 +113,9 @@ async def get_peer(replication: Replication, peer_id: PeerId, _caller: Admin) ->
     "/{peer_id}", response_model=PeerOut, responses=error_responses(400, 401, 403, 404, 413, 422)
 )
 async def patch_peer(
-    request: Request, replication: Replication, peer_id: PeerId, caller: Admin
+    request: Request, replication: Replication, peer_id: PeerId, caller: Admin, patch: PeerPatch
 ) -> PeerOut:
     """Set the peer's bandwidth limit, transfer window, or whether it is notified."""
-    patch = _body(PeerPatch, await read_json(request))
     return PeerOut.of(await replication.peers.edit(peer_id, patch.edit(), who(request, caller)))
 
 
