@@ -133,7 +133,11 @@ async def test_error_statuses_are_documented_consistently(document: dict[str, An
     for path, method, operation in operations(document):
         label = f"{method.upper()} {path}"
         statuses = set(operation["responses"])
-        if path.startswith("/api/") and "401" in statuses:
+        if path.startswith("/api/v1/replication/peer/"):
+            # The protocol between replication peers: signed requests, never a token (401).
+            assert operation["security"] == [{"peerSignature": []}], label
+            assert "WWW-Authenticate" in operation["responses"]["401"]["headers"], label
+        elif path.startswith("/api/") and "401" in statuses:
             # Signing in is the one thing done without credentials (its 401: refused ones).
             public = (method, path) in SIGN_IN
             assert operation["security"] == ([{}] if public else [{"bearerAuth": []}]), label

@@ -101,7 +101,20 @@ def test_webhooks_smoke_delivers_every_event_and_prints_its_table(tmp_path: Path
     assert "deliveries/s" in text
     assert "Lost: 0 problems" in text
     assert "Failures" not in text
+
+
 def test_ui_bench_smoke_prints_its_table(tmp_path: Path) -> None:
     text = smoke_report("bench.ui", tmp_path / "ui.md")
     assert "### Web UI render time" in text
     assert "| titles list, 21 titles |" in text
+
+
+def test_replication_smoke_runs_and_prints_its_table(tmp_path: Path) -> None:
+    for tool in ("curl", "sha256sum"):
+        if shutil.which(tool) is None:
+            unavailable(f"{tool} (apt-get install curl coreutils)")
+    text = smoke_report("bench.replication", tmp_path / "replication.md")
+    assert "### Replication" in text
+    assert "| replication A -> B |" in text
+    assert "resumed after kill -9" in text
+    assert "Failures" not in text

@@ -37,6 +37,7 @@ from pomona.ops.metrics import metrics
 from pomona.ops.requests_http import Observe
 from pomona.packages import routes as packages_routes
 from pomona.queue import routes as queue_routes
+from pomona.replication import routes as replication_routes
 from pomona.settings import Settings, load_settings
 from pomona.subscriptions import routes as subscription_routes
 from pomona.tasks import build_queue
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     events_routes.install_patchserver(app, settings)
     packages_routes.install(app)
     ui_routes.install(app)
+    replication_routes.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -218,6 +220,13 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 "description": "The distribution point's username and password, when "
                 "`package_download_auth` is `basic`",
             },
+            PEER_SIGNATURE: {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Signature",
+                "description": "An HTTP Message Signature (RFC 9421) with a paired site's key: "
+                "the protocol between replication peers (docs/replication.md)",
+            },
         }
     )
     _complete_operations(schema, _download_security(app.state.settings))
@@ -231,6 +240,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 _REF = "#/components/schemas/{model}"
 BEARER = "bearerAuth"
 BASIC = "basicAuth"
+PEER_SIGNATURE = "peerSignature"
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 

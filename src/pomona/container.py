@@ -24,6 +24,7 @@ from pomona.ops.backups import Backups
 from pomona.ops.service import OperationsService
 from pomona.packages.service import PackageService
 from pomona.queue.jobs import JobService
+from pomona.replication.service import ReplicationService
 from pomona.settings import Settings
 from pomona.subscriptions.actions import REFRESH, refresh_named
 from pomona.subscriptions.services import SubscriptionService
@@ -51,6 +52,7 @@ class Services:
     subscriptions: SubscriptionService
     events: EventService
     webhooks: Webhooks
+    replication: ReplicationService
 
 
 def build_services(
@@ -62,7 +64,9 @@ def build_services(
 ) -> Services:
     """Every service on ``db``. ``on_titles_change`` is told of each title write (the web
     process's feed cache listens, so its own writes show on its feed at once)."""
-    packages = PackageService.build(db, settings, enqueue=tasks.finalise)
+    packages = PackageService.build(
+        db, settings, enqueue=tasks.finalise, on_change=tasks.replication.announce
+    )
     titles = TitleService(db, on_change=on_titles_change)
     services = Services(
         settings=settings,
@@ -81,6 +85,7 @@ def build_services(
         subscriptions=SubscriptionService(db, titles, settings, packages.catalog),
         events=EventService(db),
         webhooks=Webhooks.build(db, settings, titles.definition_at),
+        replication=ReplicationService.build(db, settings, packages),
     )
     _offer_actions(services)
     return services

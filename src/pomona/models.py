@@ -33,6 +33,7 @@ from pomona.packages.models import (
     PackageUpload,
 )
 from pomona.queue.models import Job, QueueLease
+from pomona.replication.models import Invitation, Nonce, Offer, Peer, Transfer, TransferChunk
 from pomona.subscriptions.models import Subscription
 from pomona.titles.models import FeedState, Namespace, Title, TitleRevision
 
@@ -50,10 +51,13 @@ __all__ = [
     "FeedState",
     "InboundDelivery",
     "InboundSource",
+    "Invitation",
     "Job",
     "Namespace",
+    "Nonce",
     "NotificationDelivery",
     "NotificationSubscription",
+    "Offer",
     "Package",
     "PackageBlob",
     "PackageEvent",
@@ -61,12 +65,15 @@ __all__ = [
     "PackagePending",
     "PackageTag",
     "PackageUpload",
+    "Peer",
     "PersonalToken",
     "QueueLease",
     "SigninFailure",
     "Subscription",
     "Title",
     "TitleRevision",
+    "Transfer",
+    "TransferChunk",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

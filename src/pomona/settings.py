@@ -26,16 +26,18 @@ from pomona.events.event_settings import EventSettings
 from pomona.inbound.settings import InboundSettings
 from pomona.notifications.settings import NotificationSettings
 from pomona.packages.package_settings import PackageSettings
+from pomona.replication.replication_settings import ReplicationSettings
 
 
 class Settings(
     BaseSettings,
     DirectorySettings,
     MailSettings,
+    EventSettings,
     InboundSettings,
     NotificationSettings,
     PackageSettings,
-    EventSettings,
+    ReplicationSettings,
 ):
     """Every setting Pomona reads. ``docs/configuration.md`` documents each one.
 

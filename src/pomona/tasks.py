@@ -23,6 +23,7 @@ from pomona.ops import tasks as ops_tasks
 from pomona.packages import tasks as package_tasks
 from pomona.queue import tasks as queue_tasks
 from pomona.queue.service import Queue, QueuedTask
+from pomona.replication import tasks as replication_tasks
 from pomona.settings import Settings
 from pomona.subscriptions import tasks as subscription_tasks
 from pomona.titles import tasks as title_tasks
@@ -46,6 +47,7 @@ class Tasks:
     notifications_send: QueuedTask[[int]]
     subscriptions: subscription_tasks.SubscriptionTasks
     events: event_tasks.EventTasks
+    replication: replication_tasks.ReplicationTasks
 
     def close(self) -> None:
         self.queue.close()
@@ -110,6 +112,7 @@ def build_queue(
         notifications_send=notifications.send,
         subscriptions=subscription_tasks.register(queue, services),
         events=event_tasks.register(queue, services),
+        replication=replication_tasks.register(queue, services),
     )
     services.tasks = tasks
     return tasks

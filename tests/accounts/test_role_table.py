@@ -20,6 +20,7 @@ PUBLIC = "public"  # anyone, no credentials: the Jamf feed, /Packages/, probes, 
 SIGNED_IN = "signed-in"  # any role
 PERSON = "person"  # any role, as a person (the /users/me routes)
 ADMIN = "admin"
+PEER = "peer"  # a paired site's signed request; no token opens it (401 for every caller)
 
 ROLES = ("viewer", "packager", "publisher@ns", "editor", "admin")
 
@@ -147,6 +148,20 @@ TABLE: dict[str, dict[str, str]] = {
     "/api/v1/subscriptions/{subscription_id}/overrides": {"PUT": "titles:write"},
     "/api/v1/subscriptions/{subscription_id}/detach": {"POST": "titles:write"},
     "/api/v1/subscriptions/{subscription_id}/attach": {"POST": "titles:write"},
+    "/api/v1/peers": {"GET": ADMIN, "POST": ADMIN},
+    "/api/v1/peers/invitations": {"POST": ADMIN},
+    "/api/v1/peers/{peer_id}": {"GET": ADMIN, "PATCH": ADMIN, "DELETE": ADMIN},
+    "/api/v1/peers/{peer_id}/rotate": {"POST": ADMIN},
+    "/api/v1/peers/{peer_id}/sync": {"POST": ADMIN},
+    "/api/v1/replication": {"GET": ADMIN},
+    "/api/v1/replication/peer/pair": {"POST": PUBLIC},
+    "/api/v1/replication/peer/notify": {"POST": PEER},
+    "/api/v1/replication/peer/changes": {"POST": PEER},
+    "/api/v1/replication/peer/blobs/{sha256}/manifest": {"GET": PEER},
+    "/api/v1/replication/peer/blobs/{sha256}": {"GET": PEER},
+    "/api/v1/replication/peer/report": {"POST": PEER},
+    "/api/v1/replication/peer/unpair": {"POST": PEER},
+    "/api/v1/replication/peer/rotate": {"POST": PEER},
 }
 
 # Path parameters: real where a resource is seeded (the title Example), unknown elsewhere.
@@ -157,6 +172,8 @@ SAMPLES = {
     "name": "nobody",
     "subscription_id": "1",
     "webhook_id": "1",
+    "sha256": "0" * 64,
+    "peer_id": "0f",
 }
 
 
@@ -231,7 +248,9 @@ async def test_every_route_answers_every_role_as_the_table_says(
         for role, headers in callers.items():
             answer = await client.request(method, url, headers=headers, **body)
             status = answer.status_code
-            if role == "anonymous":
+            if rule == PEER:
+                fine = status == 401
+            elif role == "anonymous":
                 fine = status not in (401, 403) if rule == PUBLIC else status == 401
             elif _allowed(rule, role):
                 # A publisher holds titles:write for its own namespace only: a write to a title

@@ -18,6 +18,7 @@ from pomona.notifications import events as notification_events
 from pomona.packages import events as package_events
 from pomona.packages.storage import blob_key
 from pomona.queue import events as queue_events
+from pomona.replication import events as replication_events
 from pomona.subscriptions import events as subscription_events
 from pomona.titles import events as title_events
 from tests.events.conftest import EXAMPLE, events_of, ok, types_of, until
@@ -179,6 +180,7 @@ def test_the_catalogue_is_every_domain_s_types_once() -> None:
         *title_events.TYPES,
         *package_events.TYPES,
         *queue_events.TYPES,
+        *replication_events.TYPES,
         *subscription_events.TYPES,
         *webhook_events.TYPES,
         *notification_events.TYPES,

@@ -23,6 +23,7 @@ from pomona.cli import (
     jamf_webhooks,
     namespaces,
     packages,
+    peers,
     starter,
     subscriptions,
     titles,
@@ -156,6 +157,7 @@ jamf.add_typer(jamf_webhooks.app, name="webhook")
 app.add_typer(jamf, name="jamf", rich_help_panel=CLIENT_PANEL)
 app.add_typer(webhooks.app, name="webhooks", rich_help_panel=CLIENT_PANEL)
 app.add_typer(webhooks.events_app, name="events", rich_help_panel=CLIENT_PANEL)
+app.add_typer(peers.app, name="peers", rich_help_panel=CLIENT_PANEL)
 
 
 def main() -> None:

@@ -127,6 +127,15 @@ NEXT_STEPS: Mapping[str, str] = {
     "webhook_delivery_not_found": "list the deliveries with `pomona webhooks deliveries ENDPOINT`",
     "webhook_kind_invalid": "use --kind signed, slack, teams or patchserver",
     "last_event_id_invalid": "resume with `pomona events tail --after SEQ`, SEQ an event's seq",
+    # -- replication
+    "invitation_invalid": "copy the whole code `pomona peers invite` printed on the other site",
+    "invitation_gone": "make a new code with `pomona peers invite` on the other site",
+    "site_url_missing": "set replication_site_url (or public_url) in the server's settings",
+    "peer_not_found": "list the peers with `pomona peers list`",
+    "peer_unreachable": "check the other site is up and its URL reachable from this one "
+    "(a private address needs fetch_allowed_networks), then try again",
+    "peer_unpaired": "pair again: `pomona peers invite` there, `pomona peers join CODE` here",
+    "window_invalid": "write the window as HH:MM-HH:MM in UTC, e.g. 22:00-06:00",
 }
 
 

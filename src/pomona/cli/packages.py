@@ -101,6 +101,21 @@ def _show(record: dict[str, Any], as_json: bool) -> None:
     if "outcome" in record:
         rows.insert(0, ["outcome", record["outcome"]])
     table("field", "value", rows=rows)
+    if record.get("peers"):
+        _peers(record)
+
+
+def _peers(record: dict[str, Any]) -> None:
+    """Per peer, whether it has the package: a bar of the bytes it has."""
+    with progress() as bars:
+        for held in record["peers"]:
+            arrow = "->" if held["direction"] == "to" else "<-"
+            label = f"{arrow} {held['peer']}: {held['state']}"
+            if held.get("lastError"):
+                label += f" ({held['lastError']})"
+            total = record["size"]
+            done_bytes = total if held["state"] == "done" else held["bytes"]
+            bars.add_task(label, total=total, completed=done_bytes)
 
 
 def _time(value: str) -> str:

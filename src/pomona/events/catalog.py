@@ -18,6 +18,7 @@ from pomona.inbound import events as inbound_events
 from pomona.notifications import events as notification_events
 from pomona.packages import events as package_events
 from pomona.queue import events as queue_events
+from pomona.replication import events as replication_events
 from pomona.subscriptions import events as subscription_events
 from pomona.titles import events as title_events
 
@@ -26,6 +27,7 @@ DOMAINS: tuple[tuple[EventType[Any], ...], ...] = (
     title_events.TYPES,
     package_events.TYPES,
     queue_events.TYPES,
+    replication_events.TYPES,
     subscription_events.TYPES,
     webhook_events.TYPES,
     notification_events.TYPES,

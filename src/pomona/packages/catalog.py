@@ -7,7 +7,7 @@ catalog never touches bytes, only the rows that describe them.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -32,8 +32,14 @@ def package_not_found(filename: str) -> NotFound:
 class PackageCatalog:
     """Reads and edits of package records, on ``db``."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, on_change: Callable[[], object] | None = None) -> None:
         self.db = db
+        self.on_change = on_change
+
+    def changed(self) -> None:
+        """Tell the listener (replication) that a package change committed."""
+        if self.on_change is not None:
+            self.on_change()
 
     # -- rows, for this catalog and the publisher ----------------------------------------------
 
@@ -189,7 +195,10 @@ class PackageCatalog:
                     session, who, "package.update", f"package:{filename}", line, at=row.updated_at
                 )
             await session.flush()
-            return await self.info(session, row)
+            info = await self.info(session, row)
+        if changes:
+            self.changed()
+        return info
 
     async def delete(self, filename: str, *, who: Who) -> None:
         """Remove the package; its content stays in the history until the retention passes."""
@@ -204,6 +213,7 @@ class PackageCatalog:
             await emit(session, who, DELETED, change, subject=f"package:{filename}")
             await session.execute(delete(PackageTag).where(PackageTag.package_pk == row.pk))
             await session.delete(row)
+        self.changed()
 
 
 def _changes_line(changes: dict[str, Any]) -> str:

@@ -85,9 +85,19 @@ class Publisher:
         return self.directory / f"pending-{pending_id}.part"
 
     async def publish(
-        self, path: Path, digests: Digests, filename: str, who: Who, *, replace: bool
+        self,
+        path: Path,
+        digests: Digests,
+        filename: str,
+        who: Who,
+        *,
+        replace: bool,
+        in_task: bool = False,
     ) -> Published:
-        """Make the verified file at ``path`` the content of ``filename``; ``path`` is consumed."""
+        """Make the verified file at ``path`` the content of ``filename``; ``path`` is consumed.
+
+        ``in_task``: the caller is a queued task (replication), which stores the file remotely
+        itself rather than queueing another task for it."""
         key = blob_key(digests.sha256)
         async with self.db.transaction() as session:
             current = await self.catalog.row(session, filename)
@@ -109,15 +119,18 @@ class Publisher:
         )
         if stored:
             await to_thread.run_sync(lambda: path.unlink(missing_ok=True))
-        elif self.enqueue is not None and self.storage.local_path(key) is None:
+        elif self.enqueue is not None and self.storage.local_path(key) is None and not in_task:
             return await self._stage(path, digests, filename, who, replace)
         else:
             await to_thread.run_sync(self.storage.put_file, key, path)
         try:
             async with self.db.transaction() as session:
-                return await self._point(session, filename, digests, who, replace)
+                published = await self._point(session, filename, digests, who, replace)
         except IntegrityError:
             raise package_exists(filename) from None
+        if published.outcome != "unchanged":
+            self.catalog.changed()
+        return published
 
     async def _stage(
         self, path: Path, digests: Digests, filename: str, who: Who, replace: bool
@@ -199,6 +212,8 @@ class Publisher:
                     delete(PackagePending).where(PackagePending.pending_id == pending_id)
                 )
             outcome = published.outcome
+            if outcome != "unchanged":
+                self.catalog.changed()
         except (Conflict, IntegrityError):
             await self._drop_pending(row, package_exists(row.filename).problems[0].message)
             outcome = None

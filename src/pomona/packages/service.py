@@ -40,12 +40,18 @@ class PackageService:
 
     @classmethod
     def build(
-        cls, db: Database, settings: Settings, *, enqueue: Callable[[str], object] | None = None
+        cls,
+        db: Database,
+        settings: Settings,
+        *,
+        enqueue: Callable[[str], object] | None = None,
+        on_change: Callable[[], object] | None = None,
     ) -> PackageService:
         """The store on ``db`` and the storage ``settings`` name; ``enqueue`` queues the task
-        that stores a verified upload in remote storage."""
+        that stores a verified upload in remote storage; ``on_change`` is told after each
+        committed change of a package (replication tells the peers)."""
         storage = build_storage(settings)
-        catalog = PackageCatalog(db)
+        catalog = PackageCatalog(db, on_change=on_change)
         publisher = Publisher(db, storage, settings, catalog, enqueue=enqueue)
         uploads = UploadService(db, settings, publisher)
         maintenance = Maintenance(db, storage, settings, uploads)

@@ -137,6 +137,11 @@ class QueuedTask(Generic[P]):
         result: Result = self._wrapper(*args, **kwargs)
         return result
 
+    def later(self, delay: float, *args: P.args, **kwargs: P.kwargs) -> Result:
+        """Enqueue a run ``delay`` seconds from now."""
+        result: Result = self._wrapper.schedule(args=args, kwargs=kwargs, delay=delay)
+        return result
+
 
 class _EmbeddedConsumer(Consumer):  # type: ignore[misc]
     """A consumer inside another program: the program (uvicorn) owns the signal handlers."""

@@ -20,6 +20,7 @@ from pomona.packages.routes.schemas import (
     PackagePatch,
     responses,
 )
+from pomona.replication.deps import PackagePeers
 
 Filename = Annotated[str, Path(description="The package's filename", min_length=1, max_length=255)]
 
@@ -52,9 +53,13 @@ async def list_packages(
 
 
 @api.get("/{filename}", response_model=PackageOut, responses=responses(401, 403, 404, 422))
-async def get_package(catalog: Catalog, filename: Filename, _caller: Reader) -> PackageOut:
-    """A package's record: size, hashes, chunks, tags, notes."""
-    return PackageOut.of(await catalog.get(filename))
+async def get_package(
+    catalog: Catalog, filename: Filename, _caller: Reader, peers: PackagePeers
+) -> PackageOut:
+    """A package's record: size, hashes, chunks, tags, notes, and per peer whether it has it."""
+    found = PackageOut.of(await catalog.get(filename))
+    found.peers = await peers(found.filename)
+    return found
 
 
 @api.get(

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 
 from pomona.errors_http import ErrorsOut, error_responses
 from pomona.packages.values import KEEP, PackageEdit, PackageInfo, Published
+from pomona.replication.status import PeerHoldingOut
 
 TAG_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 
@@ -52,6 +53,10 @@ class PackageOut(BaseModel):
     quarantined: str | None = Field(
         None,
         description="Why the package is not served (its stored bytes changed); null when healthy",
+    )
+    peers: list[PeerHoldingOut] = Field(
+        default_factory=list,
+        description="Per peer, whether it has the package (one package's record only)",
     )
 
     @classmethod

@@ -1,0 +1,66 @@
+"""Applying a peer's changes, in process on every engine: a tombstone removes only the content
+it names; the change log tells a peer only of what it may have."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from pomona.events.models import Event
+from pomona.replication.models import Peer
+from tests.conftest import make_token
+from tests.replication.test_signing import _peer
+
+
+async def test_a_tombstone_removes_only_the_content_it_names(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    admin = await make_token(app, "admin", "admin")
+    put = await client.put("/api/v1/packages/Same.pkg", content=b"ours", headers=admin)
+    assert put.status_code == 201, put.text
+    peer = await _peer(app)
+    receiver = app.state.services.replication.receiver
+    other = hashlib.sha256(b"theirs").hexdigest()
+    await receiver._apply(peer, {"kind": "delete", "filename": "Same.pkg", "sha256": other})
+    assert (await client.get("/api/v1/packages/Same.pkg", headers=admin)).status_code == 200
+    ours = hashlib.sha256(b"ours").hexdigest()
+    await receiver._apply(peer, {"kind": "delete", "filename": "Same.pkg", "sha256": ours})
+    assert (await client.get("/api/v1/packages/Same.pkg", headers=admin)).status_code == 404
+    audit = await client.get("/api/v1/audit", params={"action": "package.delete"}, headers=admin)
+    assert [e["actor"] for e in audit.json()["items"]] == ["peer:branch"]
+    async with app.state.services.db.sessions() as session:
+        kinds = list(await session.scalars(select(Event.type)))
+    assert "replication.removed" in kinds
+
+
+async def test_the_change_log_names_only_what_the_peer_accepts(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    admin = await make_token(app, "admin", "admin")
+    for name, tag in (("Dev.pkg", "dev"), ("Prod.pkg", "prod")):
+        put = await client.put(f"/api/v1/packages/{name}", content=name.encode(), headers=admin)
+        assert put.status_code == 201, put.text
+        edit = await client.patch(f"/api/v1/packages/{name}", json={"tags": [tag]}, headers=admin)
+        assert edit.status_code == 200, edit.text
+    peer = await _peer(app)
+    async with app.state.services.db.transaction() as session:
+        row = (await session.scalars(select(Peer))).one()
+        row.stages = '["prod"]'
+    peer.stages = '["prod"]'
+    changes = app.state.services.replication.changes
+    found = await changes.changes(peer, 0)
+    assert [(c["kind"], c["filename"]) for c in found["changes"]] == [("put", "Prod.pkg")]
+    # Demoted: the peer was offered it, so it is told to remove that content.
+    edit = await client.patch("/api/v1/packages/Prod.pkg", json={"tags": ["dev"]}, headers=admin)
+    assert edit.status_code == 200
+    later = await changes.changes(peer, found["next"])
+    prod_sha = hashlib.sha256(b"Prod.pkg").hexdigest()
+    assert later["changes"] == [
+        {"seq": later["next"], "kind": "delete", "filename": "Prod.pkg", "sha256": prod_sha}
+    ]
+    # The dev package's own changes never name it to this peer.
+    edit = await client.patch("/api/v1/packages/Dev.pkg", json={"notes": "x"}, headers=admin)
+    assert (await changes.changes(peer, later["next"]))["changes"] == []
