@@ -25,6 +25,7 @@ from pomona.accounts.service import first_run_hint
 from pomona.audit import routes as audit_routes
 from pomona.container import Services, build_services
 from pomona.db import Database
+from pomona.jamf import routes as jamf_routes
 from pomona.errors_http import ERROR_DESCRIPTIONS, ErrorsOut, install_error_handlers
 from pomona.http import ORJSONResponse
 from pomona.migrations import upgrade
@@ -142,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_routes.router)
     titles_routes.install_patchserver(app, settings)
     packages_routes.install(app)
+    for router in jamf_routes.ROUTERS:
+        app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

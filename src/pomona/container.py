@@ -15,6 +15,7 @@ from pomona.accounts.service import Accounts
 from pomona.audit.service import AuditService
 from pomona.auth.service import TokenService
 from pomona.db import Database
+from pomona.jamf.service import JamfService
 from pomona.ops.backups import Backups
 from pomona.ops.service import OperationsService
 from pomona.packages.service import PackageService
@@ -39,6 +40,7 @@ class Services:
     packages: PackageService
     ops: OperationsService
     backups: Backups
+    jamf: JamfService
 
 
 def build_services(
@@ -52,6 +54,7 @@ def build_services(
     process's feed cache listens, so its own writes show on its feed at once)."""
     packages = PackageService.build(db, settings, enqueue=tasks.finalise)
     titles = TitleService(db, on_change=on_titles_change)
+    jobs = JobService(db)
     return Services(
         settings=settings,
         db=db,
@@ -59,9 +62,10 @@ def build_services(
         audit=AuditService(db),
         tokens=TokenService(db),
         accounts=Accounts.build(db, settings, send_mail=tasks.mail if settings.smtp_host else None),
-        jobs=JobService(db),
+        jobs=jobs,
         titles=titles,
         packages=packages,
         ops=OperationsService(db, packages.storage, tasks.queue.huey),
         backups=Backups(settings, lambda: titles.export(history=True), packages.catalog),
+        jamf=JamfService.build(db, settings, packages, jobs, enqueue=tasks.jamf),
     )

@@ -12,6 +12,7 @@ from pomona.audit.models import AuditEvent
 from pomona.auth.models import ApiToken
 from pomona.db import Base
 from pomona.events.models import Event
+from pomona.jamf.models import JamfConnection, JamfPush, JamfRule
 from pomona.packages.models import (
     Package,
     PackageBlob,
@@ -35,6 +36,9 @@ __all__ = [
     "AuditEvent",
     "Event",
     "FeedState",
+    "JamfConnection",
+    "JamfPush",
+    "JamfRule",
     "Job",
     "Namespace",
     "Package",

@@ -22,14 +22,17 @@ from pydantic_settings import (
 
 from pomona.accounts.directory import DirectorySettings
 from pomona.accounts.mail_settings import MailSettings
+from pomona.jamf.jamf_settings import JamfSettings
 
 
-class Settings(BaseSettings, DirectorySettings, MailSettings):
+class Settings(BaseSettings, DirectorySettings, MailSettings, JamfSettings):
     """Every setting Pomona reads. ``docs/configuration.md`` documents each one.
 
     The settings of directory sign-in (``ldap_*``, ``group_roles``) are declared with the
     directories, in :class:`pomona.accounts.directory.DirectorySettings`; those of email,
-    sign-up and rate limits in :class:`pomona.accounts.mail_settings.MailSettings`.
+    sign-up and rate limits in :class:`pomona.accounts.mail_settings.MailSettings`; those of
+    the Jamf Pro companion (``jamf_*``, ``secret_key``) in
+    :class:`pomona.jamf.jamf_settings.JamfSettings`.
     """
 
     model_config = SettingsConfigDict(env_prefix="POMONA_", extra="forbid")

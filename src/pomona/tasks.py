@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from pomona.accounts import tasks as account_tasks
 from pomona.container import Services, build_services
+from pomona.jamf import tasks as jamf_tasks
 from pomona.ops import tasks as ops_tasks
 from pomona.packages import tasks as package_tasks
 from pomona.queue import tasks as queue_tasks
@@ -36,6 +37,8 @@ class Tasks:
     import_remote: QueuedTask[[str]]
     backup: QueuedTask[[]]
     mail: QueuedTask[[str, str, str]]
+    jamf: QueuedTask[[str]]
+    jamf_rules: QueuedTask[[]]
 
     def close(self) -> None:
         self.queue.close()
@@ -83,6 +86,7 @@ def build_queue(
     queue = Queue(settings, check_tables=check_tables)
     services = _TaskServices(settings, queue, on_titles_change)
     packages = package_tasks.register(queue, services)
+    jamf = jamf_tasks.register(queue, services)
     tasks = Tasks(
         queue=queue,
         scrub=packages.scrub,
@@ -92,6 +96,8 @@ def build_queue(
         import_remote=title_tasks.register(queue, services),
         backup=ops_tasks.register(queue, services),
         mail=account_tasks.register(queue),
+        jamf=jamf.run,
+        jamf_rules=jamf.rules,
     )
     services.tasks = tasks
     return tasks

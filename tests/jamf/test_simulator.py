@@ -35,7 +35,9 @@ def test_tokens_expire_and_errors_have_jamfs_shape(jamf: Simulator) -> None:
     missing = httpx.get(f"{jamf.url}/api/v1/packages/999", headers=headers)
     assert missing.json() == {
         "httpStatus": 404,
-        "errors": [{"code": "NOT_FOUND", "description": "Package not found", "id": "0", "field": None}],
+        "errors": [
+            {"code": "NOT_FOUND", "description": "Package not found", "id": "0", "field": None}
+        ],
     }
     time.sleep(1.1)
     assert httpx.get(f"{jamf.url}/api/v1/jamf-pro-version", headers=headers).status_code == 401
@@ -71,7 +73,8 @@ def test_jcds_credentials_are_enforced_by_the_bucket(jamf: Simulator) -> None:
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
     )
     listed = httpx.get(f"{jamf.url}/api/v1/jcds/files", headers=headers).json()
-    assert listed[0]["fileName"] == "A.pkg" and listed[0]["length"] == len(data)
+    assert listed[0]["fileName"] == "A.pkg"
+    assert listed[0]["length"] == len(data)
     assert jamf.state.guard.parts[(f"/{creds['bucketName']}/{key}", 1)] == 1
     time.sleep(1.1)
     with pytest.raises(ClientError, match="ExpiredToken"):
