@@ -4,6 +4,7 @@ a Pomona app (embedded queue) set up to push to it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -44,6 +45,22 @@ def jamf_settings(simulator: Simulator, data_dir: Path, **extra: Any) -> dict[st
         "package_scrub_hours": 0,
         "package_cleanup_hours": 0,
         **extra,
+    }
+
+
+def server_env(simulator: Simulator, streams: int = 2) -> dict[str, str]:
+    """The environment of a `pomona serve` process set up as :func:`jamf_settings`."""
+    return {
+        "POMONA_SERVER": "uvicorn",  # one process: killing it kills its queue workers too
+        "POMONA_FETCH_ALLOWED_NETWORKS": json.dumps(["127.0.0.0/8"]),
+        "POMONA_JAMF_S3_ENDPOINT_URL": simulator.s3_url,
+        "POMONA_JAMF_PART_MIB": "5",
+        "POMONA_JAMF_UPLOAD_STREAMS": str(streams),
+        "POMONA_JAMF_SMALL_FILE_MIB": "1",
+        "POMONA_QUEUE_LEASE_SECONDS": "2",
+        "POMONA_QUEUE_RETRY_DELAY": "0.5",
+        "POMONA_PACKAGE_SCRUB_HOURS": "0",
+        "POMONA_PACKAGE_CLEANUP_HOURS": "0",
     }
 
 
@@ -105,4 +122,4 @@ async def pomona(jamf: Simulator, tmp_path: Path) -> AsyncIterator[Pomona]:
             yield Pomona(app, client, await make_token(app, "admin", "admin"), jamf)
 
 
-__all__ = ["MiB", "Pomona", "jamf_settings", "payload"]
+__all__ = ["MiB", "Pomona", "jamf_settings", "payload", "server_env"]

@@ -5,7 +5,6 @@ multipart upload is finished, not begun again, and at most one part per stream i
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import time
@@ -16,24 +15,9 @@ import pytest
 
 from tests.conftest import serving
 from tests.fixtures.jamf_pro import Simulator
-from tests.jamf.conftest import MiB, payload
+from tests.jamf.conftest import MiB, payload, server_env
 
 STREAMS = 2
-
-
-def _env(jamf: Simulator) -> dict[str, str]:
-    return {
-        "POMONA_SERVER": "uvicorn",  # one process: killing it kills its queue workers too
-        "POMONA_FETCH_ALLOWED_NETWORKS": json.dumps(["127.0.0.0/8"]),
-        "POMONA_JAMF_S3_ENDPOINT_URL": jamf.s3_url,
-        "POMONA_JAMF_PART_MIB": "5",
-        "POMONA_JAMF_UPLOAD_STREAMS": str(STREAMS),
-        "POMONA_JAMF_SMALL_FILE_MIB": "1",
-        "POMONA_QUEUE_LEASE_SECONDS": "2",
-        "POMONA_QUEUE_RETRY_DELAY": "0.5",
-        "POMONA_PACKAGE_SCRUB_HOURS": "0",
-        "POMONA_PACKAGE_CLEANUP_HOURS": "0",
-    }
 
 
 def _wait(check: object, seconds: float, what: str) -> None:
@@ -51,7 +35,7 @@ def test_a_push_killed_half_way_resumes_and_resends_at_most_a_part_per_stream(
     parts = 8
     jamf.state.guard.part_delay = 0.5
     jamf.state.credential_seconds = 3
-    env = _env(jamf)
+    env = server_env(jamf, STREAMS)
     with serving(tmp_path, **env) as server:
         made = server.pomona("token", "create", "--name", "t", "--scope", "admin")
         assert made.returncode == 0, made.stderr

@@ -17,7 +17,7 @@ from typer._click.core import Command, Context
 from typer.core import TyperCommand, TyperGroup
 
 from pomona import __version__
-from pomona.cli import audit, backup, namespaces, packages, starter, titles, versions
+from pomona.cli import audit, backup, jamf, namespaces, packages, starter, titles, versions
 from pomona.cli.client import Target, profile_commands, use
 
 SERVER_PANEL = "Server commands (run where the server runs)"
@@ -133,6 +133,7 @@ app.add_typer(titles.app, name="titles", rich_help_panel=CLIENT_PANEL)
 app.add_typer(versions.app, name="versions", rich_help_panel=CLIENT_PANEL)
 app.add_typer(packages.app, name="packages", rich_help_panel=CLIENT_PANEL)
 app.add_typer(namespaces.app, name="namespaces", rich_help_panel=CLIENT_PANEL)
+app.add_typer(jamf.app, name="jamf", rich_help_panel=CLIENT_PANEL)
 app.command("starter", rich_help_panel=CLIENT_PANEL)(starter.starter)
 app.add_typer(backup.backup_app, name="backup", rich_help_panel=CLIENT_PANEL)
 app.command("restore", rich_help_panel=CLIENT_PANEL)(backup.restore)
