@@ -1,9 +1,9 @@
 """What each feature needs of the Jamf Pro account, and `pomona jamf check`'s report.
 
 Privilege names are as Jamf Pro's account and API role settings show them. UNVERIFIED: the
-exact set each endpoint needs is our reading of Jamf's API documentation, and ``GET
-/api/v1/auth`` listing an account's privileges is too; when that call is refused the report says
-the privileges could not be read rather than guess.
+exact set each endpoint needs is our reading of Jamf's API documentation, and so is the
+account endpoint (``/api/v1/auth``) listing an account's privileges; when that call is refused
+the report says the privileges could not be read rather than guess.
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ class PushRun:
             )
 
     async def _upload_endpoint(self, package_id: str) -> None:
-        """One request to ``POST /api/v1/packages/{id}/upload`` (multipart, field ``file``)."""
+        """One request to Jamf Pro's package upload endpoint (multipart, field ``file``)."""
         self.method = "upload"
         with self._local_copy() as path, path.open("rb") as body:
             await self.jamf.request(

@@ -15,7 +15,7 @@ STEPS = ("queued", "record", "compare", "upload", "hash", "inventory", "verify",
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """Temporary S3 credentials for the JCDS bucket (``POST /api/v1/jcds/files``)."""
+    """Temporary S3 credentials for the JCDS bucket, as Jamf Pro hands them out."""
 
     access_key: str
     secret: str
