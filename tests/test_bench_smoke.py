@@ -98,6 +98,6 @@ def test_soak_judges_growth_per_process_and_counts_every_error() -> None:
 def test_jamf_push_smoke_pushes_and_prints_its_table(tmp_path: Path) -> None:
     text = smoke_report("bench.jamf_push", tmp_path / "jamf.md")
     assert "### Jamf Cloud push" in text
-    assert "| boto3 upload_file (multipart) |" in text
+    assert "| boto3 upload_file (multipart), mean |" in text
     assert "| Pomona push: upload step |" in text
     assert "Failures" not in text

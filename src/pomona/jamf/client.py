@@ -151,26 +151,33 @@ class JamfClient:
     async def _new_token(self) -> Token:
         now = time.time()
         if self.login.auth == "client":
-            answer = await self._send(
-                "POST",
-                "/api/oauth/token",
-                data={
-                    "client_id": self.login.principal,
-                    "client_secret": self.login.secret,
-                    "grant_type": "client_credentials",
-                },
-            )
-            if answer.status_code != 200:
-                raise refused(httpx.Response(401, text=answer.text), "getting a token")
+            form = {
+                "client_id": self.login.principal,
+                "client_secret": self.login.secret,
+                "grant_type": "client_credentials",
+            }
+            # Jamf Pro 10.49+ documents /api/v1/oauth/token; older servers (and tools) use
+            # /api/oauth/token.
+            answer = await self._send("POST", "/api/v1/oauth/token", data=form)
+            if answer.status_code == 404:
+                answer = await self._send("POST", "/api/oauth/token", data=form)
+            self._token_refused(answer)
             body = answer.json()
             return Token(body["access_token"], now, now + float(body["expires_in"]))
         answer = await self._send(
             "POST", "/api/v1/auth/token", auth=(self.login.principal, self.login.secret)
         )
-        if answer.status_code != 200:
-            raise refused(httpx.Response(401, text=answer.text), "getting a token")
+        self._token_refused(answer)
         body = answer.json()
         return Token(body["token"], now, _expiry(body["expires"]))
+
+    @staticmethod
+    def _token_refused(answer: httpx.Response) -> None:
+        if answer.status_code in (400, 401, 403):
+            # OAuth answers 400/401 for a wrong client; either way the credentials are wrong.
+            raise refused(httpx.Response(401, text=answer.text), "getting a token")
+        if answer.status_code != 200:
+            raise refused(answer, "getting a token")
 
     async def token(self, *, stale: Token | None = None) -> Token:
         """A fresh token: the cached one, or a new one (one request at a time per login)."""

@@ -17,11 +17,10 @@ its object key and part size) is saved before the first part is sent.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,29 +159,34 @@ class PushRun:
     async def _upload_endpoint(self, package_id: str) -> None:
         """One request to Jamf Pro's package upload endpoint (multipart, field ``file``)."""
         self.method = "upload"
-        with self._local_copy() as path, path.open("rb") as body:
-            await self.jamf.request(
-                "POST",
-                f"/api/v1/packages/{quote(package_id)}/upload",
-                files={"file": (self.package.filename, body, "application/octet-stream")},
-                what="uploading the package",
-            )
+        path, temporary = await asyncio.to_thread(self._local_copy)
+        try:
+            with path.open("rb") as body:
+                await self.jamf.request(
+                    "POST",
+                    f"/api/v1/packages/{quote(package_id)}/upload",
+                    files={"file": (self.package.filename, body, "application/octet-stream")},
+                    what="uploading the package",
+                )
+        finally:
+            if temporary:
+                path.unlink(missing_ok=True)
 
-    @contextlib.contextmanager
-    def _local_copy(self) -> Iterator[Path]:
+    def _local_copy(self) -> tuple[Path, bool]:
+        """The stored file's path, or a temporary copy of it (S3 storage); whether temporary."""
         key = blob_key(self.package.sha256)
         local = self.storage.local_path(key)
         if local is not None:
-            yield local
-            return
+            return local, False
         fd, name = tempfile.mkstemp(prefix="pomona-jamf-")
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in self.storage.open_range(key):
                     out.write(chunk)
-            yield Path(name)
-        finally:
+        except BaseException:
             Path(name).unlink(missing_ok=True)
+            raise
+        return Path(name), True
 
     async def _credentials(self, path: str) -> Credentials:
         body = await self.jamf.json("POST", path, what="getting JCDS upload credentials")
@@ -191,9 +195,9 @@ class PushRun:
     async def _multipart(self) -> None:
         self.method = "multipart"
         loop = asyncio.get_running_loop()
-        first = await self._credentials(
-            "/api/v1/jcds/renew-credentials" if self.resumable else "/api/v1/jcds/files"
-        )
+        # Fresh credentials for this run, resumed or not: those of a run that stopped have
+        # likely expired, and renewing needs an upload begun in this session (UNVERIFIED).
+        first = await self._credentials("/api/v1/jcds/files")
 
         def renew() -> Credentials:
             call = self._credentials("/api/v1/jcds/renew-credentials")
