@@ -20,6 +20,7 @@ import asyncio
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,7 @@ class PushRun:
         self.resumable = resumable
         self.method = "skip"
         self.renewals = 0
+        self.upload_seconds = 0.0
 
     @property
     def hash_value(self) -> str:
@@ -91,10 +93,12 @@ class PushRun:
         if present is None:
             await self.save(step="upload", bytes_sent=0)
             small = self.package.size < self.settings.jamf_small_file_mib * MiB
+            begun = time.perf_counter()
             if files is None or small:
                 await self._upload_endpoint(str(record["id"]))
             else:
                 await self._multipart()
+            self.upload_seconds = time.perf_counter() - begun
         await self.save(step="hash", method=self.method, bytes_sent=self.package.size)
         record = await records.update(
             self.jamf,
@@ -111,6 +115,7 @@ class PushRun:
             "packageId": str(record["id"]),
             "method": self.method,
             "credentialRenewals": self.renewals,
+            "uploadSeconds": round(self.upload_seconds, 3),
         }
 
     def _same(self, found: JcdsFile) -> bool:
