@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from tests.jamf.conftest import MiB, Pomona, payload
 
 
@@ -92,3 +94,22 @@ async def test_a_push_that_cannot_be_verified_fails_and_says_why(pomona: Pomona)
     assert job["errorStatus"] == 422
     assert {e["code"] for e in job["errors"]} == {"jamf_push_unverified"}
     assert "could not be verified" in job["errors"][0]["message"]
+
+
+@pytest.mark.slow
+async def test_a_large_push_renews_everything_many_times_and_verifies(pomona: Pomona) -> None:
+    state = pomona.jamf.state
+    state.token_seconds = 2
+    state.credential_seconds = 2
+    data = payload(160 * MiB, seed=12)
+    await pomona.package("Large.pkg", data)
+    await pomona.connection()
+    pomona_settings = pomona.app.state.services.settings
+    assert pomona_settings.jamf_part_mib == 5  # 32 parts
+    push = await pomona.push("Large.pkg")
+    assert push["status"] == "succeeded", push
+    listed = {f["fileName"]: f for f in state.jcds_files()}
+    assert listed["Large.pkg"]["md5"] == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    assert _record(pomona, "Large.pkg")["hashValue"] == hashlib.sha512(data).hexdigest()
+    assert len(state.guard.parts) == 32
+    assert state.guard.resent() == 0
