@@ -79,7 +79,7 @@ async def test_connect_shows_a_plan_is_idempotent_and_disconnect_undoes_it(
         assert list(sources.values()) == [
             {
                 "name": "Pomona",
-                "host_name": "pomona.example.com",
+                "host_name": "pomona.example.com/jamf/v1",
                 "ssl_enabled": "true",
                 "port": "443",
             }

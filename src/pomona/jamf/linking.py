@@ -60,11 +60,13 @@ def wanted(public_url: str | None, options: LinkOptions) -> list[Item]:
     ssl = parts.scheme == "https"
     port = str(parts.port or (443 if ssl else 80))
     host = parts.hostname or ""
+    # Jamf Pro's SERVER is the host plus the feed's path, without scheme (jamf-pro-setup.md).
+    feed = f"{host}{parts.path.rstrip('/')}/jamf/v1"
     items = [
         Item(
             "patchexternalsources",
             options.name,
-            {"host_name": host, "ssl_enabled": str(ssl).lower(), "port": port},
+            {"host_name": feed, "ssl_enabled": str(ssl).lower(), "port": port},
         )
     ]
     if options.distribution_point:

@@ -199,7 +199,13 @@ class Pushes:
         try:
             package = await self.packages.catalog.get(row.filename)
             if package.sha256 != row.sha256:  # replaced in the store since: push what it is now
-                await save(sha256=package.sha256, size=package.size, upload_id=None)
+                await save(
+                    sha256=package.sha256,
+                    size=package.size,
+                    upload_id=None,
+                    object_key=None,
+                    part_size=None,
+                )
                 row.sha256 = package.sha256
             await save(status="running", error=None)
             connection = await self.connections.get(row.connection)
