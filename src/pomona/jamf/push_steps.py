@@ -75,6 +75,7 @@ class PushRun:
         self.method = "skip"
         self.renewals = 0
         self.upload_seconds = 0.0
+        self.send_seconds = 0.0
 
     @property
     def hash_value(self) -> str:
@@ -116,6 +117,7 @@ class PushRun:
             "method": self.method,
             "credentialRenewals": self.renewals,
             "uploadSeconds": round(self.upload_seconds, 3),
+            "partsSeconds": round(self.send_seconds, 3),
         }
 
     def _same(self, found: JcdsFile) -> bool:
@@ -239,6 +241,7 @@ class PushRun:
         def read(begin: int, end: int) -> bytes:
             return b"".join(self.storage.open_range(blob, begin, end))
 
+        sending = time.perf_counter()
         work = asyncio.ensure_future(
             asyncio.to_thread(jcds.send, s3, upload, have, read, streams, sent)
         )
@@ -246,6 +249,7 @@ class PushRun:
             await asyncio.wait({work}, timeout=1.0)
             await self.save(bytes_sent=counted[0])
         etags = work.result()
+        self.send_seconds = time.perf_counter() - sending
         await asyncio.to_thread(jcds.complete, s3, upload, etags)
         self.renewals = s3.renewals
         await self.save(upload_id=None, object_key=None, part_size=None)
