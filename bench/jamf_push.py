@@ -56,7 +56,7 @@ def _stack(work: Path, args: argparse.Namespace) -> Iterator[tuple[str, str, str
         servers.append(_start("moto", moto, s3, "/", env, work))
         api, proxy = free_port(), free_port()
         simulator = [
-            *(sys.executable, "-m", "tests.fixtures.jamf_pro", "--s3", s3),
+            *(sys.executable, "-m", "tests.fixtures.jamf_pro_run", "--s3", s3),
             *("--bucket", "jcds", "--port", str(api), "--proxy-port", str(proxy)),
             *("--token-seconds", str(args.expiry), "--credential-seconds", str(args.expiry)),
         ]

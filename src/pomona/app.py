@@ -25,9 +25,9 @@ from pomona.accounts.service import first_run_hint
 from pomona.audit import routes as audit_routes
 from pomona.container import Services, build_services
 from pomona.db import Database
-from pomona.jamf import routes as jamf_routes
 from pomona.errors_http import ERROR_DESCRIPTIONS, ErrorsOut, install_error_handlers
 from pomona.http import ORJSONResponse
+from pomona.jamf import routes as jamf_routes
 from pomona.migrations import upgrade
 from pomona.ops import logs, memory
 from pomona.ops import routes as ops_routes

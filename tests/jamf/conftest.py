@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from pomona.app import create_app
 from pomona.settings import Settings
 from tests.conftest import make_token
-from tests.fixtures.jamf_pro import Simulator, running
+from tests.fixtures.jamf_pro_run import Simulator, running
 from tests.packages.conftest import new_bucket, payload, put, s3_endpoint  # noqa: F401
 
 MiB = 1024 * 1024

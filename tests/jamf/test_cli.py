@@ -10,7 +10,7 @@ import pytest
 
 from tests.cli.clientkit import admin_token, client_env, run
 from tests.conftest import serving
-from tests.fixtures.jamf_pro import Simulator
+from tests.fixtures.jamf_pro_run import Simulator
 from tests.jamf.conftest import MiB, payload, server_env
 
 pytestmark = pytest.mark.slow

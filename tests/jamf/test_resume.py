@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import serving
-from tests.fixtures.jamf_pro import Simulator
+from tests.fixtures.jamf_pro_run import Simulator
 from tests.jamf.conftest import MiB, payload, server_env
 
 STREAMS = 2

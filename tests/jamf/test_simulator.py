@@ -11,7 +11,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.fixtures.jamf_pro import Simulator
+from tests.fixtures.jamf_pro_run import Simulator
 from tests.jamf.conftest import MiB, payload
 
 
