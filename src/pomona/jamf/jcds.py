@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 from botocore.config import Config
@@ -41,6 +41,11 @@ EXPIRED = {
     "AccessDenied",
 }
 ATTEMPTS = 4  # per part: credentials renewed on expiry, other failures tried again
+# Each part carries its CRC32, declared when the upload begins and listed again when it is
+# completed, as boto3's own transfers do: S3 checks every part, and completes the upload without
+# working out checksums of its own.
+CHECKSUM: Final = "CRC32"
+Part = dict[str, str]  # ETag and ChecksumCRC32, as S3 answered them
 
 
 def part_size_for(size: int, configured_mib: int) -> int:
@@ -163,15 +168,24 @@ def start(s3: RenewingS3, key: str) -> str:
     answer = _with_credentials(
         s3,
         "starting the upload",
-        lambda c: c.create_multipart_upload(Bucket=creds.bucket, Key=key),
+        lambda c: c.create_multipart_upload(
+            Bucket=creds.bucket, Key=key, ChecksumAlgorithm=CHECKSUM
+        ),
     )
     return str(answer["UploadId"])
 
 
-def parts_received(s3: RenewingS3, upload: Multipart) -> dict[int, str] | None:
-    """The parts S3 holds of ``upload`` by number (their ETags), or None when the upload is
+def _part(answer: Any) -> Part:
+    found = {"ETag": str(answer["ETag"])}
+    if answer.get("ChecksumCRC32"):
+        found["ChecksumCRC32"] = str(answer["ChecksumCRC32"])
+    return found
+
+
+def parts_received(s3: RenewingS3, upload: Multipart) -> dict[int, Part] | None:
+    """The parts S3 holds of ``upload`` by number (ETag and checksum), or None when the upload is
     gone (completed, aborted, or expired by a lifecycle rule)."""
-    found: dict[int, str] = {}
+    found: dict[int, Part] = {}
     marker = 0
     while True:
 
@@ -194,7 +208,7 @@ def parts_received(s3: RenewingS3, upload: Multipart) -> dict[int, str] | None:
                 upload.part_size, upload.size - (part["PartNumber"] - 1) * upload.part_size
             )
             if part["Size"] == expected:  # a part of another size is sent again
-                found[part["PartNumber"]] = part["ETag"]
+                found[part["PartNumber"]] = _part(part)
         if not answer.get("IsTruncated"):
             return found
         marker = int(answer["NextPartNumberMarker"])
@@ -203,12 +217,12 @@ def parts_received(s3: RenewingS3, upload: Multipart) -> dict[int, str] | None:
 def send(
     s3: RenewingS3,
     upload: Multipart,
-    have: dict[int, str],
+    have: dict[int, Part],
     read: Callable[[int, int], bytes],
     streams: int,
     sent: Callable[[int], None],
-) -> dict[int, str]:
-    """Send every part not in ``have``, ``streams`` at once; every part's ETag."""
+) -> dict[int, Part]:
+    """Send every part not in ``have``, ``streams`` at once; every part's ETag and checksum."""
     etags = dict(have)
     lock = threading.Lock()
 
@@ -222,6 +236,7 @@ def send(
                 UploadId=upload.upload_id,
                 PartNumber=number,
                 Body=body,
+                ChecksumAlgorithm=CHECKSUM,
             )
 
         try:
@@ -229,7 +244,7 @@ def send(
         except ClientError as exc:
             raise _failed(f"part {number}", exc) from None
         with lock:
-            etags[number] = answer["ETag"]
+            etags[number] = _part(answer)
         sent(end - begin)
 
     todo = [r for r in upload.ranges() if r[0] not in have]
@@ -245,8 +260,8 @@ def send(
     return etags
 
 
-def complete(s3: RenewingS3, upload: Multipart, etags: dict[int, str]) -> None:
-    parts = [{"PartNumber": n, "ETag": etags[n]} for n in sorted(etags)]
+def complete(s3: RenewingS3, upload: Multipart, etags: dict[int, Part]) -> None:
+    parts = [{"PartNumber": n, **etags[n]} for n in sorted(etags)]
     try:
         _with_credentials(
             s3,
