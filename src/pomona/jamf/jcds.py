@@ -4,6 +4,9 @@ expire, several parts at once, resumable from the upload id alone.
 Everything here blocks (boto3) and runs in worker threads; the push that calls it runs on an
 event loop and hands in ``renew``, which asks Jamf Pro for fresh credentials.
 
+boto3 (the ``s3`` extra) is imported when an upload starts, not with the module, so a server
+installed without it runs everything else.
+
 Resuming needs no record of the parts sent: S3 keeps the parts of an unfinished multipart
 upload, and ``ListParts`` says which arrived. A push stopped at any moment therefore sends again
 only the parts that were in flight, at most one per stream.
@@ -19,14 +22,11 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-
 from pomona.errors import Unavailable
 from pomona.jamf.values import Credentials
 
 if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
     from mypy_boto3_s3 import S3Client
 
 MiB = 1024 * 1024
@@ -75,6 +75,9 @@ class RenewingS3:
         self.renewals = 0
 
     def _build(self, creds: Credentials) -> S3Client:
+        import boto3
+        from botocore.config import Config
+
         client: S3Client = boto3.client(
             "s3",
             endpoint_url=self._endpoint,
@@ -130,7 +133,7 @@ class Multipart:
         ]
 
 
-def _code(exc: ClientError) -> str:
+def _code(exc: ClientError) -> str:  # ClientError: only when boto3 is there
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
@@ -144,6 +147,8 @@ def _failed(what: str, exc: Exception) -> Unavailable:
 def _with_credentials(s3: RenewingS3, what: str, call: Callable[[S3Client], Any]) -> Any:
     """``call`` with a client on fresh credentials; renewed and tried again when S3 refuses
     them, tried again once more on any other failure (as Jamf Sync does)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     others = 0
     for _attempt in range(ATTEMPTS):
         client, used = s3.client()
@@ -185,6 +190,8 @@ def _part(answer: Any) -> Part:
 def parts_received(s3: RenewingS3, upload: Multipart) -> dict[int, Part] | None:
     """The parts S3 holds of ``upload`` by number (ETag and checksum), or None when the upload is
     gone (completed, aborted, or expired by a lifecycle rule)."""
+    from botocore.exceptions import ClientError
+
     found: dict[int, Part] = {}
     marker = 0
     while True:
@@ -223,6 +230,8 @@ def send(
     sent: Callable[[int], None],
 ) -> dict[int, Part]:
     """Send every part not in ``have``, ``streams`` at once; every part's ETag and checksum."""
+    from botocore.exceptions import ClientError
+
     etags = dict(have)
     lock = threading.Lock()
 
@@ -261,6 +270,8 @@ def send(
 
 
 def complete(s3: RenewingS3, upload: Multipart, etags: dict[int, Part]) -> None:
+    from botocore.exceptions import ClientError
+
     parts = [{"PartNumber": n, **etags[n]} for n in sorted(etags)]
     try:
         _with_credentials(
