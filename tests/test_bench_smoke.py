@@ -117,4 +117,11 @@ def test_replication_smoke_runs_and_prints_its_table(tmp_path: Path) -> None:
     assert "### Replication" in text
     assert "| replication A -> B |" in text
     assert "resumed after kill -9" in text
+
+
+def test_jamf_push_smoke_pushes_and_prints_its_table(tmp_path: Path) -> None:
+    text = smoke_report("bench.jamf_push", tmp_path / "jamf.md")
+    assert "### Jamf Cloud push" in text
+    assert "| boto3 upload_file (multipart), mean |" in text
+    assert "| Pomona push: upload step |" in text
     assert "Failures" not in text

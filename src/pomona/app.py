@@ -29,6 +29,7 @@ from pomona.errors_http import ERROR_DESCRIPTIONS, ErrorsOut, install_error_hand
 from pomona.events import routes as events_routes
 from pomona.http import ORJSONResponse
 from pomona.inbound import routes as inbound_routes
+from pomona.jamf import routes as jamf_routes
 from pomona.migrations import upgrade
 from pomona.notifications import routes as notification_routes
 from pomona.ops import logs, memory
@@ -158,6 +159,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     packages_routes.install(app)
     ui_routes.install(app)
     replication_routes.install(app)
+    for router in jamf_routes.ROUTERS:
+        app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -19,6 +19,7 @@ from pomona.events.service import EventService
 from pomona.events.webhooks import Webhooks
 from pomona.inbound.actions import JamfEvent
 from pomona.inbound.service import InboundService
+from pomona.jamf.service import JamfService
 from pomona.notifications.service import NotificationService
 from pomona.ops.backups import Backups
 from pomona.ops.service import OperationsService
@@ -53,6 +54,7 @@ class Services:
     events: EventService
     webhooks: Webhooks
     replication: ReplicationService
+    jamf: JamfService
 
 
 def build_services(
@@ -68,6 +70,7 @@ def build_services(
         db, settings, enqueue=tasks.finalise, on_change=tasks.replication.announce
     )
     titles = TitleService(db, on_change=on_titles_change)
+    jobs = JobService(db)
     services = Services(
         settings=settings,
         db=db,
@@ -75,7 +78,7 @@ def build_services(
         audit=AuditService(db),
         tokens=TokenService(db),
         accounts=Accounts.build(db, settings, send_mail=tasks.mail if settings.smtp_host else None),
-        jobs=JobService(db),
+        jobs=jobs,
         titles=titles,
         packages=packages,
         ops=OperationsService(db, packages.storage, tasks.queue.huey),
@@ -86,6 +89,7 @@ def build_services(
         events=EventService(db),
         webhooks=Webhooks.build(db, settings, titles.definition_at),
         replication=ReplicationService.build(db, settings, packages),
+        jamf=JamfService.build(db, settings, packages, jobs, enqueue=tasks.jamf),
     )
     _offer_actions(services)
     return services

@@ -19,6 +19,7 @@ from pomona.events.models import (
     WebhookEndpoint,
 )
 from pomona.inbound.models import InboundDelivery, InboundSource
+from pomona.jamf.models import JamfConnection, JamfPush, JamfRule
 from pomona.notifications.models import (
     NotificationDelivery,
     NotificationSubscription,
@@ -52,6 +53,9 @@ __all__ = [
     "InboundDelivery",
     "InboundSource",
     "Invitation",
+    "JamfConnection",
+    "JamfPush",
+    "JamfRule",
     "Job",
     "Namespace",
     "Nonce",

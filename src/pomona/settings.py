@@ -24,6 +24,7 @@ from pomona.accounts.directory import DirectorySettings
 from pomona.accounts.mail_settings import MailSettings
 from pomona.events.event_settings import EventSettings
 from pomona.inbound.settings import InboundSettings
+from pomona.jamf.jamf_settings import JamfSettings
 from pomona.notifications.settings import NotificationSettings
 from pomona.packages.package_settings import PackageSettings
 from pomona.replication.replication_settings import ReplicationSettings
@@ -38,6 +39,7 @@ class Settings(
     NotificationSettings,
     PackageSettings,
     ReplicationSettings,
+    JamfSettings,
 ):
     """Every setting Pomona reads. ``docs/configuration.md`` documents each one.
 
@@ -45,6 +47,8 @@ class Settings(
     directories, in :class:`pomona.accounts.directory.DirectorySettings`; those of email,
     sign-up and rate limits in :class:`pomona.accounts.mail_settings.MailSettings`; those of
     events and webhooks in :class:`pomona.events.event_settings.EventSettings`.
+    the Jamf Pro companion (``jamf_*``, ``secret_key``) in
+    :class:`pomona.jamf.jamf_settings.JamfSettings`.
     """
 
     model_config = SettingsConfigDict(env_prefix="POMONA_", extra="forbid")

@@ -18,6 +18,7 @@ from pomona.accounts import tasks as account_tasks
 from pomona.container import Services, build_services
 from pomona.events import tasks as event_tasks
 from pomona.inbound import tasks as inbound_tasks
+from pomona.jamf import tasks as jamf_tasks
 from pomona.notifications import tasks as notification_tasks
 from pomona.ops import tasks as ops_tasks
 from pomona.packages import tasks as package_tasks
@@ -48,6 +49,8 @@ class Tasks:
     subscriptions: subscription_tasks.SubscriptionTasks
     events: event_tasks.EventTasks
     replication: replication_tasks.ReplicationTasks
+    jamf: QueuedTask[[str]]
+    jamf_rules: QueuedTask[[]]
 
     def close(self) -> None:
         self.queue.close()
@@ -97,6 +100,7 @@ def build_queue(
     packages = package_tasks.register(queue, services)
     inbound = inbound_tasks.register(queue, services)
     notifications = notification_tasks.register(queue, services)
+    jamf = jamf_tasks.register(queue, services)
     tasks = Tasks(
         queue=queue,
         scrub=packages.scrub,
@@ -113,6 +117,8 @@ def build_queue(
         subscriptions=subscription_tasks.register(queue, services),
         events=event_tasks.register(queue, services),
         replication=replication_tasks.register(queue, services),
+        jamf=jamf.run,
+        jamf_rules=jamf.rules,
     )
     services.tasks = tasks
     return tasks

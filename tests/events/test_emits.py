@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from pomona.events import catalog
 from pomona.events import events as webhook_events
 from pomona.inbound import events as inbound_events
+from pomona.jamf import events as jamf_events
 from pomona.notifications import events as notification_events
 from pomona.packages import events as package_events
 from pomona.packages.storage import blob_key
@@ -185,6 +186,7 @@ def test_the_catalogue_is_every_domain_s_types_once() -> None:
         *webhook_events.TYPES,
         *notification_events.TYPES,
         *inbound_events.TYPES,
+        *jamf_events.TYPES,
     ]
     assert list(catalog.catalog().values()) == declared
     for event_type in declared:

@@ -20,6 +20,7 @@ from pomona import __version__
 from pomona.cli import (
     audit,
     backup,
+    jamf,
     jamf_webhooks,
     namespaces,
     packages,
@@ -147,14 +148,12 @@ app.add_typer(packages.app, name="packages", rich_help_panel=CLIENT_PANEL)
 app.add_typer(namespaces.app, name="namespaces", rich_help_panel=CLIENT_PANEL)
 app.add_typer(subscriptions.app, name="subscriptions", rich_help_panel=CLIENT_PANEL)
 titles.app.command("subscribe")(subscriptions.subscribe)
+jamf.app.add_typer(jamf_webhooks.app, name="webhook")
+app.add_typer(jamf.app, name="jamf", rich_help_panel=CLIENT_PANEL)
 app.command("starter", rich_help_panel=CLIENT_PANEL)(starter.starter)
 app.add_typer(backup.backup_app, name="backup", rich_help_panel=CLIENT_PANEL)
 app.command("restore", rich_help_panel=CLIENT_PANEL)(backup.restore)
 app.command("audit", rich_help_panel=CLIENT_PANEL)(audit.audit)
-# `pomona jamf webhook ...`; the `jamf` group is a stand-in until the Jamf Pro commands land.
-jamf = typer.Typer(help="Jamf Pro: webhooks in, sample webhooks out.", no_args_is_help=True)
-jamf.add_typer(jamf_webhooks.app, name="webhook")
-app.add_typer(jamf, name="jamf", rich_help_panel=CLIENT_PANEL)
 app.add_typer(webhooks.app, name="webhooks", rich_help_panel=CLIENT_PANEL)
 app.add_typer(webhooks.events_app, name="events", rich_help_panel=CLIENT_PANEL)
 app.add_typer(peers.app, name="peers", rich_help_panel=CLIENT_PANEL)

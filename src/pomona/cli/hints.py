@@ -136,6 +136,26 @@ NEXT_STEPS: Mapping[str, str] = {
     "(a private address needs fetch_allowed_networks), then try again",
     "peer_unpaired": "pair again: `pomona peers invite` there, `pomona peers join CODE` here",
     "window_invalid": "write the window as HH:MM-HH:MM in UTC, e.g. 22:00-06:00",
+    # -- Jamf Pro companion
+    "jamf_connection_not_found": "list the connections with `pomona jamf connection list`, or add "
+    "one with `pomona jamf connection add NAME URL`",
+    "jamf_connection_exists": "change it with `pomona jamf connection edit NAME`",
+    "jamf_auth_failed": "set the credentials again with `pomona jamf connection edit NAME`, then "
+    "`pomona jamf check NAME`",
+    "jamf_privilege_missing": "`pomona jamf check NAME` lists the privileges to grant the API "
+    "role or account in Jamf Pro",
+    "jamf_unreachable": "check the URL with `pomona jamf connection show NAME`, and that Jamf Pro "
+    "answers from the Pomona server",
+    "jamf_push_unverified": "push again with `pomona jamf push FILENAME --to NAME`: it repairs "
+    "the file and the record",
+    "jcds_upload_failed": "push again with `pomona jamf push FILENAME --to NAME`: it resumes "
+    "where it stopped",
+    "jamf_package_in_use": "remove it from the policies and patch titles named, or add --force",
+    "jamf_push_not_found": "list the pushes with `pomona jamf pushes`",
+    "public_url_unset": "set public_url in the server's configuration to the address Jamf Pro "
+    "reaches Pomona at",
+    "secret_key_changed": "restore the previous secret_key, or set the secret again with "
+    "`pomona jamf connection edit NAME`",
 }
 
 

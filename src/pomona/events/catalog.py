@@ -15,6 +15,7 @@ from pomona.errors import NotFound
 from pomona.events import events as webhook_events
 from pomona.events.types import EventType
 from pomona.inbound import events as inbound_events
+from pomona.jamf import events as jamf_events
 from pomona.notifications import events as notification_events
 from pomona.packages import events as package_events
 from pomona.queue import events as queue_events
@@ -32,6 +33,7 @@ DOMAINS: tuple[tuple[EventType[Any], ...], ...] = (
     webhook_events.TYPES,
     notification_events.TYPES,
     inbound_events.TYPES,
+    jamf_events.TYPES,
 )
 
 
