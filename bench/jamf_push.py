@@ -30,6 +30,7 @@ import httpx
 from bench.common import say, table
 from bench.procs import Server, _start, descendants, free_port, pomona_env
 
+ROOT = Path(__file__).resolve().parents[1]
 MiB = 1024 * 1024
 TARGET = 1.25
 
@@ -50,6 +51,9 @@ def _stack(work: Path, args: argparse.Namespace) -> Iterator[tuple[str, str, str
     servers: list[Server] = []
     try:
         env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        # The simulator is a test fixture (tests/fixtures): the clone's root on the path finds it
+        # from the scratch directory the processes run in.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         port = free_port()
         moto = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
         s3 = f"http://127.0.0.1:{port}"

@@ -101,13 +101,20 @@ def run(size: int, output: Path | None) -> int:
                 replicated = _replicate(a, b, "Bench.pkg", sha, 600)
             say(f"replicated in {replicated:.1f} s; curl + sha256sum {reference:.1f} s")
 
-            # Kill and resume: a second content, B killed half way.
+            # Kill and resume: a second content, B killed half way. Until the kill B takes at
+            # most an eighth of the file a second, so that a poll sees it half way on any
+            # machine (a fast one would otherwise finish between two polls); the resumed
+            # transfer runs unlimited.
+            b.stop()
+            b.env["POMONA_REPLICATION_RATE_LIMIT"] = str(max(size // 8, 1))
+            b.start()
             second = work / "second.pkg"
             _write(second, size, 2)
             sha2 = _upload(a, second, "Resume.pkg")
             b.call("POST", f"/api/v1/peers/{b.peers[a.name]}/sync")
             wait_until(lambda: _received(b) >= size // 2, 600, "half of the transfer")
             b.kill()
+            del b.env["POMONA_REPLICATION_RATE_LIMIT"]
             b.start()
             had = _received(b)
             start = time.monotonic()

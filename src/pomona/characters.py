@@ -31,6 +31,12 @@ def invisible(char: str) -> str | None:
 
 
 @functools.cache
+def is_number(text: str) -> bool:
+    """Whether ``text`` is ASCII digits, which ``int()`` reads: ``str.isdigit()`` also accepts
+    "²" and other digits ``int()`` refuses, so client input checked with it alone can raise."""
+    return text.isascii() and text.isdigit()
+
+
 def invisible_class() -> str:
     """The characters ``invisible`` refuses, as the body of a regular expression's character
     class (``\\u0000-\\u001f\\u007f-\\u009f...``), for documents that state the rule as a

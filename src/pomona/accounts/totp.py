@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import pyotp
 
+from pomona.characters import is_number
+
 ISSUER = "Pomona"
 RECOVERY_CODES = 10
 _DRIFT = 1  # steps either side
@@ -34,7 +36,7 @@ def step_of(secret: str, code: str, *, after: int | None) -> int | None:
     """The time step ``code`` belongs to, or None when it is wrong or was used already
     (``after``: the step of the last code accepted)."""
     code = code.strip().replace(" ", "")
-    if not (len(code) == 6 and code.isdigit()):
+    if not (len(code) == 6 and is_number(code)):
         return None
     totp = pyotp.TOTP(secret)
     now = totp.timecode(time.time())

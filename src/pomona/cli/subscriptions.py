@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from pomona.characters import is_number
 from pomona.cli.client import (
     Exit,
     JsonOption,
@@ -98,7 +99,7 @@ def subscribe(
         if not sep:
             fail(f"--option {item!r}: give NAME=VALUE, e.g. pattern='Version ([0-9.]+)'")
         options[name] = {"true": True, "false": False}.get(value, value)
-        if name == "versionParts" and value.isdigit():
+        if name == "versionParts" and is_number(value):
             options[name] = int(value)
     body = {
         "url": url,

@@ -109,6 +109,8 @@ class ChangeLog:
                 "size": package.size,
                 "tags": tags,
                 "changedAt": format_time(package.uploaded_at),
+                # When the record (its tags) last changed: a peer keeps the newer of two.
+                "updatedAt": format_time(package.updated_at),
             }
         if offer is None or offer.state == "removed":
             return None  # never offered: the peer does not learn that it exists

@@ -140,7 +140,10 @@ class Receiver:
                 select(Package).where(Package.filename == wanted.filename)
             )
             if current is not None and current.sha256 == wanted.sha256:
-                await self._tags(session, peer, current, tags)
+                # The same content: the peer's tags only if its record changed after ours (an
+                # older state coming round a loop must not undo a promotion made here since).
+                if not _older(entry.get("updatedAt"), current.updated_at):
+                    await self._tags(session, peer, current, tags)
                 await self._report(peer, wanted, {"state": "done", "received": wanted.size})
                 return
             if await self._stale(session, wanted, entry.get("changedAt")):
@@ -282,6 +285,13 @@ class Receiver:
             await self.client.call(self.peers.target(peer), "POST", "/report", body)
         except PeerError as exc:
             log.info("could not report to %s: %s", peer.url, exc)
+
+
+def _older(changed: Any, than: datetime) -> bool:
+    """Whether a peer's ``changed`` time (as the change log writes it) is before ``than``. Times
+    are kept to the second, so a tie takes the peer's state, as does a peer that sent none."""
+    parsed = parse_time(changed) if isinstance(changed, str) else None
+    return parsed is not None and parsed[0] < than
 
 
 def _digests_of(blob: PackageBlob) -> Digests:

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from pomona.characters import is_number
 from pomona.errors import Invalid, Problem, pointer
 from pomona.times import format_time, parse_time
 from pomona.titles import version_strings
@@ -419,7 +420,7 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
     """Order problems as they appear in the document, so the list reads top to bottom."""
 
     def key(problem: Problem) -> list[tuple[int, int | str]]:
-        return [(0, int(p)) if p.isdigit() else (1, p) for p in problem.path.split("/")[1:]]
+        return [(0, int(p)) if is_number(p) else (1, p) for p in problem.path.split("/")[1:]]
 
     seen: set[Problem] = set()
     unique = [p for p in problems if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from pomona.audit.routes import Moment
 from pomona.budget_http import api_router
+from pomona.characters import is_number
 from pomona.deps import SettingsDep
 from pomona.errors import Invalid, Problem
 from pomona.errors_http import error_responses
@@ -160,7 +161,7 @@ async def stream_events(
     wanted.check()
     after = last_event_id
     if last_event_header is not None:
-        if not last_event_header.strip().isdigit():
+        if not is_number(last_event_header.strip()):
             raise Invalid(
                 [Problem("/Last-Event-ID", "give the `id` of the last event received", "header")],
                 code="last_event_id_invalid",
