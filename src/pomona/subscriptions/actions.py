@@ -28,12 +28,10 @@ async def refresh_named(services: Services, name: str) -> list[dict[str, Any]]:
     """Queue a check of every subscribed title called ``name``: Jamf Pro's
     ``PatchSoftwareTitleUpdated`` names the title as its patch source does, and knows no Pomona
     id. Titles without a subscription are left alone."""
-    found = []
-    for row in await services.subscriptions.search():
-        title = await services.titles.get(row.title_id)
-        if title.title.name == name:
-            found.append(await refresh(services, row.title_id))
-    return found
+    return [
+        await refresh(services, title_id)
+        for title_id in await services.subscriptions.titles_named(name)
+    ]
 
 
 __all__ = ["REFRESH", "refresh", "refresh_named"]

@@ -31,6 +31,7 @@ from pomona.subscriptions.overrides import Overrides, load
 from pomona.subscriptions.values import DEFINITION, NewSubscription
 from pomona.subscriptions.version_sources import PLUGINS, SourceOptions
 from pomona.titles.access import check_may_write
+from pomona.titles.models import Title
 from pomona.titles.namespaces import check_namespaces
 from pomona.titles.schemas import ID_PATTERN
 from pomona.titles.services import TitleService
@@ -104,6 +105,17 @@ class SubscriptionRecords:
         if row is None:
             raise NotFound(f"'{title_id}' has no subscription", code="subscription_not_found")
         return row
+
+    async def titles_named(self, name: str) -> list[str]:
+        """The ids of the subscribed titles called ``name``, in one query."""
+        query = (
+            select(Subscription.title_id)
+            .join(Title, Title.title_id == Subscription.title_id)
+            .where(Title.name == name)
+            .order_by(Subscription.title_id)
+        )
+        async with self.db.sessions() as session:
+            return list(await session.scalars(query))
 
     async def search(self, *, failing: bool | None = None) -> list[Subscription]:
         query = select(Subscription).order_by(Subscription.title_id)
