@@ -37,6 +37,17 @@ def is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+def is_hex_digest(value: object, length: int) -> bool:
+    """Whether ``value`` is a hex digest of ``length`` lower-case digits, as ``hexdigest()``
+    writes them (for digests another site sends)."""
+    return (
+        isinstance(value, str)
+        and len(value) == length
+        and value.isascii()
+        and all(c in "0123456789abcdef" for c in value)
+    )
+
+
 def invisible_class() -> str:
     """The characters ``invisible`` refuses, as the body of a regular expression's character
     class (``\\u0000-\\u001f\\u007f-\\u009f...``), for documents that state the rule as a

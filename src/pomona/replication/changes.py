@@ -145,6 +145,8 @@ class ChangeLog:
             "size": blob.size,
             "chunkSize": blob.chunk_size,
             "chunks": orjson.loads(blob.chunks),
+            "md5": blob.md5,
+            "sha512": blob.sha512,
         }
 
     async def locate(self, peer: Peer, sha256: str) -> Located:

@@ -81,6 +81,10 @@ class Transfer(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     chunk_size: Mapped[int] = mapped_column(Integer)
     chunks: Mapped[str] = mapped_column(LongText)  # JSON list of the chunks' SHA-256
+    # The sender's MD5 and SHA-512 of the content (see landing.py); null from a sender that
+    # does not give them, and then computed here.
+    md5: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sha512: Mapped[str | None] = mapped_column(String(128), nullable=True)
     # queued | running | waiting (outside the peer's window) | done | failed
     state: Mapped[str] = mapped_column(String(16))
     received: Mapped[int] = mapped_column(BigInteger)

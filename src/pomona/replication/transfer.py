@@ -24,6 +24,7 @@ import orjson
 from anyio import to_thread
 from sqlalchemy import delete, select, update
 
+from pomona.characters import is_hex_digest
 from pomona.db import Database, utcnow
 from pomona.errors import ChecksumMismatch
 from pomona.packages.hashing import Digests
@@ -114,12 +115,18 @@ class Fetcher:
                     Transfer.peer_pk == peer.pk, Transfer.filename == wanted.filename
                 )
             )
-        if row is not None and row.sha256 == wanted.sha256:
+        if row is not None and row.sha256 == wanted.sha256 and row.md5 is not None:
             return row
         manifest = await self.client.call(target, "GET", f"/blobs/{wanted.sha256}/manifest")
         chunks, chunk_size = manifest["chunks"], int(manifest["chunkSize"])
         size = int(manifest["size"])
-        if manifest["sha256"] != wanted.sha256 or len(chunks) != -(-size // chunk_size):
+        md5, sha512 = manifest.get("md5"), manifest.get("sha512")
+        if (
+            manifest["sha256"] != wanted.sha256
+            or len(chunks) != -(-size // chunk_size)
+            or not is_hex_digest(md5, 32)
+            or not is_hex_digest(sha512, 128)
+        ):
             raise PeerError(f"{peer.url} sent a manifest that does not describe {wanted.sha256}")
         now = utcnow()
         async with self.db.transaction() as session:
@@ -136,6 +143,8 @@ class Fetcher:
                 size=size,
                 chunk_size=chunk_size,
                 chunks=orjson.dumps(chunks).decode(),
+                md5=md5,
+                sha512=sha512,
                 state="queued",
                 received=0,
                 rate=0,
@@ -235,7 +244,11 @@ class _Run:
         self.started = time.monotonic()
         self.fresh = 0  # bytes fetched in this run, for the rate
         self.bucket = fetcher.buckets.peer(peer.peer_id, peer.rate_limit)
-        self.hashes = InOrder(path, transfer.size, transfer.chunk_size)
+        # transfer_for never hands out a transfer without them
+        assert transfer.md5 is not None
+        assert transfer.sha512 is not None
+        known = (transfer.md5, transfer.sha512)
+        self.hashes = InOrder(path, transfer.size, transfer.chunk_size, chunks, known)
         self.noted = 0.0  # when the transfer's row and the peer's hold were last written
 
     def _span(self, index: int) -> tuple[int, int]:
