@@ -36,7 +36,6 @@ from pomona.settings import Settings
 
 log = logging.getLogger("pomona.replication")
 
-PIECE = 256 * 1024  # bytes taken from the buckets at a time
 NOTE_EVERY = 0.5  # seconds between writes of a running transfer's progress
 
 
@@ -84,6 +83,20 @@ def _sync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _split(pieces: list[bytes], size: int) -> tuple[bytes, list[bytes]]:
+    """The first ``size`` bytes of ``pieces`` (which hold at least that many), and the rest;
+    only the piece that straddles the boundary is cut."""
+    taken = 0
+    for count, piece in enumerate(pieces):
+        if taken + len(piece) >= size:
+            cut = size - taken
+            head, tail = piece[:cut], piece[cut:]
+            rest = [tail, *pieces[count + 1 :]] if tail else pieces[count + 1 :]
+            return b"".join([*pieces[:count], head]), rest
+        taken += len(piece)
+    raise ValueError(f"{taken} bytes held, {size} wanted")
 
 
 def _prepare(path: Path, size: int) -> None:
@@ -284,18 +297,22 @@ class _Run:
             async with self.fetcher.client.stream(
                 self.sources[0], f"/blobs/{self.transfer.sha256}", start, end
             ) as answer:
-                buffer = bytearray()
+                # The pieces as the socket gives them, joined once per chunk: one copy of
+                # each byte on this side (a growing buffer sliced per chunk made three).
+                pieces: list[bytes] = []
+                held = 0
                 position = 0
-                async for piece in answer.aiter_raw(PIECE):
+                async for piece in answer.aiter_raw():
                     await self.bucket.take(len(piece))
                     await self.fetcher.buckets.overall.take(len(piece))
-                    buffer += piece
+                    pieces.append(piece)
+                    held += len(piece)
                     while position < len(run):
                         first, last = self._span(run[position])
-                        if len(buffer) < last - first:
+                        if held < last - first:
                             break
-                        data = bytes(buffer[: last - first])
-                        del buffer[: last - first]
+                        data, pieces = _split(pieces, last - first)
+                        held -= len(data)
                         await self._land(run[position], data)
                         position += 1
                 if position < len(run):
