@@ -5,7 +5,8 @@ the latest pushes. The API's services, body models and permission (``admin``) th
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from dataclasses import replace
+from typing import Annotated, Literal
 
 from fastapi import Form, Path, Request, Response
 
@@ -16,40 +17,29 @@ from pomona.jamf.deps import Admin, Jamf
 from pomona.jamf.routes.connections import ConnectionIn, add_connection, start_job
 from pomona.jamf.routes.pushes import RuleIn
 from pomona.jamf.service import CHECK
-from pomona.ui.fields import problems_by_field
-from pomona.ui.pages_http import PREFIX, parse, redirect, render, ui_router
-from pomona.ui.routes.job_status import Followed, followed
+from pomona.ui.pages_http import PREFIX, parse, redirect, ui_router
+from pomona.ui.routes.job_status import Followed, Shown, refusal, show
 
 router = ui_router(prefix=f"{PREFIX}/jamf")
 HERE = f"{PREFIX}/jamf"
 Name = Annotated[str, Path(max_length=64)]
 Text = Annotated[str, Form(max_length=1024)]
-FIELDS = ("name", "url", "clientId", "clientSecret", "username", "password", "hashType")
 SECRETS = ("clientSecret", "password")
 
 
 async def jamf_page(
-    request: Request,
-    found: ServicesDep,
-    caller: Admin,
-    *,
-    status: int = 200,
-    job: str | None = None,
-    errors: dict[str, list[str]] | None = None,
-    form: dict[str, Any] | None = None,
+    request: Request, found: ServicesDep, caller: Admin, shown: Shown = Shown()
 ) -> Response:
     jamf = found.jamf
-    return render(
+    return await show(
         request,
+        found,
+        caller,
         "jamf/list.html",
-        status,
-        caller=caller,
+        shown,
         connections=await jamf.connections.list(),
         rules=await jamf.rules.list(),
         pushes=await jamf.pushes.search(limit=20),
-        job=await followed(found.jobs, caller, job),
-        errors=errors or {},
-        form=form or {},
     )
 
 
@@ -57,7 +47,7 @@ async def jamf_page(
 async def connections(
     request: Request, found: ServicesDep, caller: Admin, job: Followed = None
 ) -> Response:
-    return await jamf_page(request, found, caller, job=job)
+    return await jamf_page(request, found, caller, Shown(job=job))
 
 
 @router.post("")
@@ -88,9 +78,9 @@ async def add(
         body = parse(ConnectionIn, {k: v for k, v in typed.items() if v})
         await add_connection(found.jamf, body, who(request, caller))
     except Invalid as exc:
-        errors = problems_by_field(exc.problems, [f"/{f}" for f in FIELDS])
-        kept = {k: v for k, v in typed.items() if k not in SECRETS}
-        return await jamf_page(request, found, caller, status=422, errors=errors, form=kept)
+        shown = refusal(exc, typed)
+        kept = {k: v for k, v in shown.form.items() if k.lstrip("/") not in SECRETS}
+        return await jamf_page(request, found, caller, replace(shown, form=kept))
     return redirect(request, HERE)
 
 

@@ -5,7 +5,7 @@ and permission (``admin``) throughout; what talks to a peer is a job the page fo
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Form, Request, Response
 
@@ -22,9 +22,8 @@ from pomona.replication.routes.peers import (
 )
 from pomona.replication.routes.schemas import InvitationIn, JoinIn, PeerPatch
 from pomona.replication.values import Invited
-from pomona.ui.fields import problems_by_field
-from pomona.ui.pages_http import PREFIX, parse, redirect, render, ui_router
-from pomona.ui.routes.job_status import Followed, followed
+from pomona.ui.pages_http import PREFIX, parse, redirect, ui_router
+from pomona.ui.routes.job_status import Followed, Shown, refusal, show
 
 router = ui_router(prefix=f"{PREFIX}/peers")
 HERE = f"{PREFIX}/peers"
@@ -34,32 +33,19 @@ async def peers_page(
     request: Request,
     found: ServicesDep,
     caller: Admin,
-    *,
-    status: int = 200,
-    job: str | None = None,
+    shown: Shown = Shown(),
     invited: Invited | None = None,
-    errors: dict[str, list[str]] | None = None,
-    form: dict[str, Any] | None = None,
 ) -> Response:
     """The page: the status ``GET /api/v1/replication`` answers, and the job it follows."""
-    return render(
-        request,
-        "peers/list.html",
-        status,
-        caller=caller,
-        site=await replication_status(found.replication),
-        job=await followed(found.jobs, caller, job),
-        invited=invited,
-        errors=errors or {},
-        form=form or {},
-    )
+    site = await replication_status(found.replication)
+    return await show(request, found, caller, "peers/list.html", shown, site=site, invited=invited)
 
 
 @router.get("")
 async def peers(
     request: Request, found: ServicesDep, caller: Admin, job: Followed = None
 ) -> Response:
-    return await peers_page(request, found, caller, job=job)
+    return await peers_page(request, found, caller, Shown(job=job))
 
 
 @router.post("/invitations")
@@ -72,7 +58,7 @@ async def invite(
     """A one-time pairing code, shown once with its expiry."""
     asked = parse(InvitationIn, {"hours": hours or None})
     invited = await found.replication.peers.invite(who(request, caller), asked.hours)
-    return await peers_page(request, found, caller, status=201, invited=invited)
+    return await peers_page(request, found, caller, Shown(201), invited)
 
 
 @router.post("/join")
@@ -87,27 +73,8 @@ async def join(
         body = parse(JoinIn, {"invitation": invitation.strip()})
         job = await start_join(found, caller, who(request, caller), body.invitation)
     except Invalid as exc:
-        return await _refused(request, found, caller, exc, "", {"invitation": invitation})
+        return await peers_page(request, found, caller, refusal(exc, {"invitation": invitation}))
     return redirect(request, f"{HERE}?job={job.job_id}")
-
-
-async def _refused(
-    request: Request,
-    found: ServicesDep,
-    caller: Admin,
-    exc: Invalid,
-    form_of: str,
-    form: dict[str, Any],
-) -> Response:
-    """The page again, each problem next to its field and what was typed kept; the fields of
-    the form of one peer are named ``/peers/<id>/<field>`` (``form_of``: ``/peers/<id>``)."""
-    fields = [f"/{name}" for name in form]
-    errors = {
-        (form_of + key if key else ""): messages
-        for key, messages in problems_by_field(exc.problems, fields).items()
-    }
-    typed = {f"{form_of}/{name}": value for name, value in form.items()}
-    return await peers_page(request, found, caller, status=422, errors=errors, form=typed)
 
 
 @router.post("/{peer_id}")
@@ -126,7 +93,7 @@ async def edit_peer(
         patch = parse(PeerPatch, {**form, "rateLimit": rateLimit or 0, "window": window.strip()})
         await found.replication.peers.edit(peer_id, patch.edit(), who(request, caller))
     except Invalid as exc:
-        return await _refused(request, found, caller, exc, f"/peers/{peer_id}", form)
+        return await peers_page(request, found, caller, refusal(exc, form, f"/peers/{peer_id}"))
     return redirect(request, HERE)
 
 
