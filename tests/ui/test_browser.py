@@ -52,15 +52,21 @@ def server(tmp_path_factory: pytest.TempPathFactory, slapd: Slapd) -> Iterator[S
     env["POMONA_GROUP_ROLES"] = json.dumps({group("editors"): ["editor"]})
     env["POMONA_LDAP_BIND_PASSWORD"] = ldap.ldap_bind_password.get_secret_value()
     with serving(folder, **env) as running:
-        for name, role in (("ada", "--admin"), ("val", "--role=viewer")):
-            done = running.pomona(
-                "users", "create", name, role, "--password-stdin", input=PASSWORD + "\n"
-            )
-            assert done.returncode == 0, done.stdout + done.stderr
-        # Token authentication on: a service token exists (PatchServer's UI broke at this).
-        done = running.pomona("token", "create", "--name", "ci", "--scope", "admin")
-        assert done.returncode == 0, done.stderr
+        add_people(running)
         yield running
+
+
+def add_people(running: Server) -> str:
+    """An admin (ada) and a viewer (val), and a service token with ``admin``: the token."""
+    for name, role in (("ada", "--admin"), ("val", "--role=viewer")):
+        done = running.pomona(
+            "users", "create", name, role, "--password-stdin", input=PASSWORD + "\n"
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    # Token authentication on: a service token exists (PatchServer's UI broke at this).
+    done = running.pomona("token", "create", "--name", "ci", "--scope", "admin")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 LDAP_KEYS = (

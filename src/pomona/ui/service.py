@@ -9,7 +9,9 @@ from typing import Any
 from pomona.audit.models import AuditEvent
 from pomona.auth.scopes import Principal
 from pomona.container import Services
+from pomona.jamf.values import ConnectionInfo, PushInfo
 from pomona.ops.health import Check
+from pomona.replication.values import Holding
 from pomona.titles.models import Title, TitleState
 
 STATES = ("enabled", "disabled")
@@ -111,8 +113,49 @@ class UiService:
             board.audit = (await services.audit.search(limit=10)).items
         return board
 
+    async def places(self, filename: str, caller: Principal) -> Places:
+        """Where the package is: its peers as the package API shows them, and for admins the
+        latest push to each Jamf Pro connection."""
+        services = self.services
+        peers = await services.replication.holdings(filename)
+        stages = set(services.settings.replication_stages)
+        if not caller.allows("admin"):
+            return Places(peers, None, sorted(stages))
+        jamf = services.jamf
+        latest: dict[str, PushInfo] = {}
+        for push in await jamf.pushes.search(filename=filename, limit=500):  # newest first
+            latest.setdefault(push.connection, push)
+        found = [JamfPlace(c, latest.get(c.name)) for c in await jamf.connections.list()]
+        stages.update(r.tag for r in await jamf.rules.list())
+        stages.update(s for p in await services.replication.peers.all() for s in p.stages)
+        return Places(peers, found, sorted(stages))
+
     @staticmethod
     def definition(record_title: Any) -> dict[str, Any]:
         """A title as the editable JSON document (the Jamf format, by alias)."""
         dumped: dict[str, Any] = record_title.model_dump(by_alias=True, mode="json")
         return dumped
+
+
+@dataclass(frozen=True, slots=True)
+class JamfPlace:
+    """A Jamf Pro connection and the latest push of one package to it, if any."""
+
+    connection: ConnectionInfo
+    push: PushInfo | None
+
+
+@dataclass(frozen=True, slots=True)
+class Places:
+    """Where a package is: per peer (as the package API shows it) and, for admins, per Jamf Pro
+    connection (``None``: the caller may not see the connections); and where it may go."""
+
+    peers: list[Holding]
+    jamf: list[JamfPlace] | None
+    stages: list[str]  # the stages this site knows of: its own, its peers', its push rules'
+
+    @property
+    def moving(self) -> bool:
+        """Whether something is under way, so that the page follows it."""
+        pushing = any(p.push and p.push.status in ("queued", "running") for p in self.jamf or [])
+        return pushing or any(h.state in ("queued", "running") for h in self.peers)

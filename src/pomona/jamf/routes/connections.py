@@ -9,12 +9,16 @@ from fastapi import Path, Request, Response
 from pydantic import BaseModel, Field, model_validator
 
 from pomona.audit.deps import who
+from pomona.audit.service import Who
+from pomona.auth.scopes import Principal
 from pomona.budget_http import api_router
+from pomona.container import Services
 from pomona.deps import ServicesDep
 from pomona.errors_http import error_responses
 from pomona.jamf.deps import Admin, Jamf
-from pomona.jamf.service import CHECK, CONNECT, DISCONNECT, REMOVE
+from pomona.jamf.service import CHECK, CONNECT, DISCONNECT, REMOVE, JamfService
 from pomona.jamf.values import ConnectionEdit, ConnectionInfo
+from pomona.queue.models import Job
 from pomona.queue.routes import ACCEPTED, JobOut, accepted, enqueue
 from pomona.times import format_time
 
@@ -100,6 +104,20 @@ class RemovalIn(BaseModel):
     dryRun: bool = Field(False, description="Only say what would be deleted")
 
 
+async def add_connection(jamf: JamfService, body: ConnectionIn, by: Who) -> ConnectionInfo:
+    """The connection ``body`` describes, with an API client's login or a user's."""
+    client = body.clientId is not None
+    return await jamf.connections.create(
+        body.name,
+        body.url,
+        "client" if client else "user",
+        (body.clientId if client else body.username) or "",
+        (body.clientSecret if client else body.password) or "",
+        body.hashType,
+        who=by,
+    )
+
+
 def connection_out(info: ConnectionInfo) -> ConnectionOut:
     return ConnectionOut(
         name=info.name,
@@ -129,17 +147,7 @@ async def create_connection(
     request: Request, jamf: Jamf, caller: Admin, body: ConnectionIn
 ) -> ConnectionOut:
     """Add a Jamf Pro server; its secret is stored encrypted. `check` it next."""
-    client = body.clientId is not None
-    created = await jamf.connections.create(
-        body.name,
-        body.url,
-        "client" if client else "user",
-        (body.clientId if client else body.username) or "",
-        (body.clientSecret if client else body.password) or "",
-        body.hashType,
-        who=who(request, caller),
-    )
-    return connection_out(created)
+    return connection_out(await add_connection(jamf, body, who(request, caller)))
 
 
 @api.get("/{name}", response_model=ConnectionOut, responses=error_responses(401, 403, 404, 422))
@@ -184,10 +192,17 @@ async def _job(
     kind: str,
     params: dict[str, Any],
 ) -> JobOut:
+    return accepted(await start_job(found, caller, who(request, caller), kind, params), response)
+
+
+async def start_job(
+    found: Services, caller: Principal, by: Who, kind: str, params: dict[str, Any]
+) -> Job:
+    """Queue a job of ``kind`` against ``params["connection"]``, which must exist."""
     await found.jamf.connections.get(params["connection"])  # 404 now rather than in the job
-    job = await found.jobs.create(kind, caller, who(request, caller), params)
+    job = await found.jobs.create(kind, caller, by, params)
     await enqueue(found.jobs, job, found.tasks.jamf)
-    return accepted(job, response)
+    return job
 
 
 JOB_ANSWERS = {**ACCEPTED, **error_responses(401, 403, 404, 422, 503)}

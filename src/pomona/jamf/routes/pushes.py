@@ -9,7 +9,10 @@ from fastapi import Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from pomona.audit.deps import who
+from pomona.audit.service import Who
+from pomona.auth.scopes import Principal
 from pomona.budget_http import api_router
+from pomona.container import Services
 from pomona.deps import ServicesDep
 from pomona.errors_http import error_responses
 from pomona.jamf.deps import Admin, Jamf
@@ -97,6 +100,13 @@ def rule_out(info: RuleInfo) -> RuleOut:
     return RuleOut(tag=info.tag, connection=info.connection, createdAt=format_time(info.created_at))
 
 
+async def queue_push(found: Services, caller: Principal, by: Who, body: PushIn) -> PushInfo:
+    """Record a push and queue its job."""
+    job, push = await found.jamf.pushes.queue(body.filename, body.connection, caller=caller, who=by)
+    await enqueue(found.jobs, job, found.tasks.jamf)
+    return push
+
+
 api = api_router(prefix="/api/v1/jamf", tags=["jamf"])
 
 
@@ -111,10 +121,7 @@ async def start_push(
 ) -> PushOut:
     """Push a package to Jamf Pro, as a job: record, JCDS upload (resumed if interrupted), hash,
     inventory refresh, verification. Follow it at its ``url``."""
-    job, push = await found.jamf.pushes.queue(
-        body.filename, body.connection, caller=caller, who=who(request, caller)
-    )
-    await enqueue(found.jobs, job, found.tasks.jamf)
+    push = await queue_push(found, caller, who(request, caller), body)
     response.headers["Location"] = f"/api/v1/jamf/pushes/{push.push_id}"
     return push_out(push)
 

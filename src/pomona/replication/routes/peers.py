@@ -11,12 +11,15 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pomona.audit.deps import who
+from pomona.audit.service import Who
 from pomona.auth.deps import require
 from pomona.auth.scopes import Principal
 from pomona.budget_http import api_router
+from pomona.container import Services
 from pomona.deps import ServicesDep
 from pomona.errors_http import error_responses
 from pomona.http import read_json
+from pomona.queue.models import Job
 from pomona.queue.routes import ACCEPTED, JobOut, accepted, enqueue
 from pomona.replication.deps import Replication
 from pomona.replication.routes.schemas import (
@@ -31,6 +34,7 @@ from pomona.replication.routes.schemas import (
     ReplicationOut,
     TransferOut,
 )
+from pomona.replication.service import ReplicationService
 from pomona.replication.tasks import JOIN, ROTATE
 from pomona.replication.values import PeerInfo
 
@@ -39,6 +43,32 @@ PeerId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[0-9a-f]+$"
 
 api = api_router(prefix="/api/v1/peers", tags=["replication"])
 status = api_router(prefix="/api/v1/replication", tags=["replication"])
+
+
+async def start_join(found: Services, caller: Principal, by: Who, invitation: str) -> Job:
+    """Check the pairing code at once, then queue the join as a job."""
+    found.replication.peers.read_code(invitation)
+    job = await found.jobs.create(JOIN, caller, by, {"invitation": invitation})
+    await enqueue(found.jobs, job, found.tasks.replication.join)
+    return job
+
+
+async def start_rotation(found: Services, caller: Principal, by: Who, peer_id: str) -> Job:
+    await found.replication.peers.row(peer_id)
+    job = await found.jobs.create(ROTATE, caller, by, {"peerId": peer_id})
+    await enqueue(found.jobs, job, found.tasks.replication.rotate)
+    return job
+
+
+async def end_pairing(found: Services, peer_id: str, by: Who) -> PeerInfo:
+    """Unpair at once (the peer is told by a queued task); forget a peer already unpaired."""
+    replication = found.replication
+    current = await replication.peers.row(peer_id)
+    if current.state != "paired":
+        await replication.peers.remove(peer_id, by)
+        return PeerInfo.of(current)
+    found.tasks.replication.unpair(peer_id)
+    return PeerInfo.of(await replication.peers.unpair(peer_id, by))
 
 
 def _body(model: Any, raw: Any) -> Any:
@@ -89,11 +119,7 @@ async def join(
 ) -> JobOut:
     """Join the site that made the invitation: checked at once, completed as a job (the other
     site is asked, then both record the pairing with a key of its own)."""
-    found.replication.peers.read_code(body.invitation)
-    job = await found.jobs.create(
-        JOIN, caller, who(request, caller), {"invitation": body.invitation}
-    )
-    await enqueue(found.jobs, job, found.tasks.replication.join)
+    job = await start_join(found, caller, who(request, caller), body.invitation)
     return accepted(job, response)
 
 
@@ -123,14 +149,7 @@ async def patch_peer(
 async def unpair(request: Request, found: ServicesDep, peer_id: PeerId, caller: Admin) -> PeerOut:
     """End the pairing on this side at once; the peer is told by a queued task. A peer
     already unpaired is forgotten."""
-    replication = found.replication
-    current = await replication.peers.row(peer_id)
-    if current.state != "paired":
-        await replication.peers.remove(peer_id, who(request, caller))
-        return PeerOut.of(PeerInfo.of(current))
-    found.tasks.replication.unpair(peer_id)
-    peer = await replication.peers.unpair(peer_id, who(request, caller))
-    return PeerOut.of(PeerInfo.of(peer))
+    return PeerOut.of(await end_pairing(found, peer_id, who(request, caller)))
 
 
 @api.post(
@@ -143,10 +162,7 @@ async def rotate(
     request: Request, response: Response, found: ServicesDep, peer_id: PeerId, caller: Admin
 ) -> JobOut:
     """Replace the pair's key, agreed with the peer, as a job."""
-    await found.replication.peers.row(peer_id)
-    job = await found.jobs.create(ROTATE, caller, who(request, caller), {"peerId": peer_id})
-    await enqueue(found.jobs, job, found.tasks.replication.rotate)
-    return accepted(job, response)
+    return accepted(await start_rotation(found, caller, who(request, caller), peer_id), response)
 
 
 @api.post(
@@ -166,6 +182,11 @@ async def sync(found: ServicesDep, peer_id: PeerId, _caller: Admin) -> QueuedOut
 async def overview(replication: Replication, _caller: Admin) -> ReplicationOut:
     """This site's replication: per peer, transfers under way, packages it has not finished,
     and the lag."""
+    return await replication_status(replication)
+
+
+async def replication_status(replication: ReplicationService) -> ReplicationOut:
+    """What ``GET /api/v1/replication`` answers; the web UI's peers page shows the same."""
     found = await replication.overview()
     settings = replication.settings
     return ReplicationOut(

@@ -12,7 +12,10 @@ from pomona.ui.routes import (
     admin,
     dashboard,
     history,
+    jamf,
+    job_status,
     packages,
+    peers,
     people,
     session,
     title_edits,
@@ -30,6 +33,9 @@ ROUTERS = (
     packages.router,
     people.router,
     admin.router,
+    peers.router,
+    jamf.router,
+    job_status.router,
 )
 
 

@@ -1,6 +1,7 @@
-"""Packages: the list, a package's detail (hashes, stage tags, notes), its edit and safe
-delete, and the upload page (tus, resumable, in the browser: ``static/ui.js`` sends the file to
-the API's ``/api/v1/uploads/`` with the session's CSRF token)."""
+"""Packages: the list, a package's detail (hashes, stage tags, notes, where it is: each peer,
+each Jamf Pro connection), its edit, promotion, push to Jamf Pro and safe delete, and the
+upload page (tus, resumable, in the browser: ``static/ui.js`` sends the file to the API's
+``/api/v1/uploads/`` with the session's CSRF token)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from typing import Annotated
 from fastapi import Form, Query, Request, Response
 
 from pomona.audit.deps import who
+from pomona.deps import ServicesDep
 from pomona.errors import Invalid
+from pomona.jamf.deps import Admin as JamfAdmin
+from pomona.jamf.routes.pushes import PushIn, queue_push
 from pomona.packages.deps import Catalog, Reader, Writer
 from pomona.packages.routes.schemas import PackagePatch
+from pomona.ui.deps import Ui
 from pomona.ui.pages_http import PREFIX, parse, redirect, render, ui_router
 
 router = ui_router(prefix=f"{PREFIX}/packages")
@@ -33,10 +38,53 @@ async def package_list(
 
 @router.get("/{filename}")
 async def package_page(
-    request: Request, catalog: Catalog, caller: Reader, filename: str
+    request: Request, catalog: Catalog, ui: Ui, caller: Reader, filename: str
 ) -> Response:
     info = await catalog.get(filename)
-    return render(request, "packages/detail.html", caller=caller, package=info)
+    where = await ui.places(info.filename, caller)
+    return render(request, "packages/detail.html", caller=caller, package=info, where=where)
+
+
+@router.get("/{filename}/where")
+async def package_places(
+    request: Request, catalog: Catalog, ui: Ui, caller: Reader, filename: str
+) -> Response:
+    """Where the package is (its peers, its Jamf Pro pushes): the part of its page that
+    follows a push or a transfer under way."""
+    info = await catalog.get(filename)
+    where = await ui.places(info.filename, caller)
+    return render(request, "packages/where.html", caller=caller, package=info, where=where)
+
+
+@router.post("/{filename}/push")
+async def push(
+    request: Request,
+    found: ServicesDep,
+    caller: JamfAdmin,
+    filename: str,
+    connection: Annotated[str, Form(max_length=255)] = "",
+) -> Response:
+    """Push to Jamf Pro, as the API's ``POST /api/v1/jamf/pushes`` does; the page follows it."""
+    body = parse(PushIn, {"filename": filename, "connection": connection})
+    await queue_push(found, caller, who(request, caller), body)
+    return redirect(request, f"{PREFIX}/packages/{filename}")
+
+
+@router.post("/{filename}/promote")
+async def promote(
+    request: Request,
+    catalog: Catalog,
+    caller: Writer,
+    filename: str,
+    stage: Annotated[str, Form(max_length=255)] = "",
+) -> Response:
+    """Add a stage tag (the package then goes where that stage goes: peers, push rules)."""
+    info, stage = await catalog.get(filename), stage.strip()
+    if not stage or stage in info.tags:
+        raise Invalid("choose a stage the package does not have yet", "/stage", code="ui_stage")
+    patch = parse(PackagePatch, {"tags": [*info.tags, stage]})
+    await catalog.update(filename, patch.edit(), who=who(request, caller))
+    return redirect(request, f"{PREFIX}/packages/{filename}")
 
 
 @router.post("/{filename}")
