@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -172,8 +173,11 @@ class PackageCatalog:
 
     # -- writes -----------------------------------------------------------------------------
 
-    async def update(self, filename: str, edit: PackageEdit, *, who: Who) -> PackageInfo:
-        """Change the notes and/or replace the stage tags."""
+    async def update(
+        self, filename: str, edit: PackageEdit, *, who: Who, at: datetime | None = None
+    ) -> PackageInfo:
+        """Change the notes and/or replace the stage tags; ``at``: when the change was made, if
+        not now (a replica copying its peer's record keeps the peer's time)."""
         if edit.notes is not KEEP:
             package_notes(edit.notes)
         async with self.db.transaction() as session:
@@ -183,22 +187,25 @@ class PackageCatalog:
                 row.notes = edit.notes
                 changes["notes"] = edit.notes
             if edit.tags is not KEEP:
-                wanted = sorted(set(edit.tags))
-                await session.execute(delete(PackageTag).where(PackageTag.package_pk == row.pk))
-                session.add_all(PackageTag(package_pk=row.pk, tag=t) for t in wanted)
-                changes["tags"] = wanted
+                changes["tags"] = await self.set_tags(session, row, edit.tags)
             if changes:
-                row.updated_at = utcnow()
+                now = utcnow()
+                row.updated_at = at or now
                 session.add(PackageEvent.about("updated", row, who.actor, changes))
                 line = _changes_line(changes)
-                await record(
-                    session, who, "package.update", f"package:{filename}", line, at=row.updated_at
-                )
+                await record(session, who, "package.update", f"package:{filename}", line, at=now)
             await session.flush()
             info = await self.info(session, row)
         if changes:
             self.changed()
         return info
+
+    async def set_tags(self, session: AsyncSession, row: Package, tags: list[str]) -> list[str]:
+        """Replace ``row``'s stage tags (in the caller's transaction); the tags as stored."""
+        wanted = sorted(set(tags))
+        await session.execute(delete(PackageTag).where(PackageTag.package_pk == row.pk))
+        session.add_all(PackageTag(package_pk=row.pk, tag=t) for t in wanted)
+        return wanted
 
     async def delete(self, filename: str, *, who: Who) -> None:
         """Remove the package; its content stays in the history until the retention passes."""

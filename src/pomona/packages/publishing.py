@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -93,11 +94,16 @@ class Publisher:
         *,
         replace: bool,
         in_task: bool = False,
+        tags: list[str] | None = None,
+        updated_at: datetime | None = None,
     ) -> Published:
         """Make the verified file at ``path`` the content of ``filename``; ``path`` is consumed.
 
         ``in_task``: the caller is a queued task (replication), which stores the file remotely
-        itself rather than queueing another task for it."""
+        itself rather than queueing another task for it. ``tags``: the stage tags the record
+        takes in the same transaction (a replica's, so that its change log never shows the
+        package without them to the sites it relays to); given, the file is stored here.
+        ``updated_at``: the time the record's state was made, if not now (a replica's)."""
         key = blob_key(digests.sha256)
         async with self.db.transaction() as session:
             current = await self.catalog.row(session, filename)
@@ -119,13 +125,20 @@ class Publisher:
         )
         if stored:
             await to_thread.run_sync(lambda: path.unlink(missing_ok=True))
-        elif self.enqueue is not None and self.storage.local_path(key) is None and not in_task:
+        elif (
+            self.enqueue is not None
+            and self.storage.local_path(key) is None
+            and not in_task
+            and tags is None
+        ):
             return await self._stage(path, digests, filename, who, replace)
         else:
             await to_thread.run_sync(self.storage.put_file, key, path)
         try:
             async with self.db.transaction() as session:
-                published = await self._point(session, filename, digests, who, replace)
+                published = await self._point(
+                    session, filename, digests, who, replace, tags, updated_at
+                )
         except IntegrityError:
             raise package_exists(filename) from None
         if published.outcome != "unchanged":
@@ -247,7 +260,14 @@ class Publisher:
         self.pending_path(row.pending_id).unlink(missing_ok=True)
 
     async def _point(
-        self, session: AsyncSession, filename: str, digests: Digests, who: Who, replace: bool
+        self,
+        session: AsyncSession,
+        filename: str,
+        digests: Digests,
+        who: Who,
+        replace: bool,
+        tags: list[str] | None = None,
+        updated_at: datetime | None = None,
     ) -> Published:
         """Record the blob (once) and point ``filename`` at it, with its event and audit entry."""
         now = utcnow()
@@ -298,6 +318,10 @@ class Publisher:
             current.uploader, current.uploaded_at, current.updated_at = actor, now, now
             outcome = "replaced"
         await session.flush()
+        if tags is not None:
+            await self.catalog.set_tags(session, current, tags)
+        if updated_at is not None:
+            current.updated_at = updated_at
         kind = "uploaded" if outcome == "created" else "replaced"
         session.add(PackageEvent.about(kind, current, actor, detail))
         line = f"{digests.size} bytes, SHA-256 {digests.sha256}"

@@ -101,6 +101,10 @@ class ChangeLog:
                     0,
                 )
                 offer.last_error, offer.updated_at = None, now
+            # The record's last change was this peer's own state, copied here: the peer takes
+            # the content but not the tags from it, or an older state of its own coming back
+            # would undo a change made there since (within the same second, times tie).
+            echo = await self._actor(session, seq)
             return {
                 "seq": seq,
                 "kind": "put",
@@ -111,11 +115,20 @@ class ChangeLog:
                 "changedAt": format_time(package.uploaded_at),
                 # When the record (its tags) last changed: a peer keeps the newer of two.
                 "updatedAt": format_time(package.updated_at),
+                "echo": echo == f"peer:{peer.name}",
             }
         if offer is None or offer.state == "removed":
             return None  # never offered: the peer does not learn that it exists
         offer.state, offer.updated_at = "removed", utcnow()
+        if await self._actor(session, seq) == f"peer:{peer.name}":
+            # Removed here because the peer said so (a delete, or a demotion out of this site's
+            # stages): its own removal coming back would delete a package it keeps.
+            return None
         return {"seq": seq, "kind": "delete", "filename": filename, "sha256": offer.sha256}
+
+    async def _actor(self, session: AsyncSession, seq: int) -> str | None:
+        """Who made the change at ``seq``: ``peer:<name>`` when a peer's state was copied."""
+        return await session.scalar(select(PackageEvent.actor).where(PackageEvent.pk == seq))
 
     async def _offered(self, session: AsyncSession, peer: Peer, sha256: str) -> bool:
         """Whether ``peer`` may read the content: it was offered it, or a package it should

@@ -135,6 +135,9 @@ class Receiver:
     async def _put(self, peer: Peer, entry: dict[str, Any]) -> None:
         wanted = Wanted(str(entry["filename"]), str(entry["sha256"]), int(entry["size"]))
         tags = sorted(str(t) for t in entry.get("tags", []))
+        # A replica's record keeps the time its state was made at the peer (not the time it was
+        # copied here), so that a newer change anywhere wins over it.
+        stamp = _time(entry.get("updatedAt"))
         async with self.db.sessions() as session:
             current = await session.scalar(
                 select(Package).where(Package.filename == wanted.filename)
@@ -142,8 +145,8 @@ class Receiver:
             if current is not None and current.sha256 == wanted.sha256:
                 # The same content: the peer's tags only if its record changed after ours (an
                 # older state coming round a loop must not undo a promotion made here since).
-                if not _older(entry.get("updatedAt"), current.updated_at):
-                    await self._tags(session, peer, current, tags)
+                if not entry.get("echo") and not _older(entry.get("updatedAt"), current.updated_at):
+                    await self._tags(session, peer, current, tags, stamp)
                 await self._report(peer, wanted, {"state": "done", "received": wanted.size})
                 return
             if await self._stale(session, wanted, entry.get("changedAt")):
@@ -153,19 +156,26 @@ class Receiver:
         if stored:
             path = self.fetcher.directory / f"none-{wanted.sha256}"  # nothing to move
             await self.packages.publisher.publish(
-                path, _digests_of(stored), wanted.filename, who, replace=True, in_task=True
+                path,
+                _digests_of(stored),
+                wanted.filename,
+                who,
+                replace=True,
+                in_task=True,
+                tags=tags,
+                updated_at=stamp,
             )
         else:
             if not in_window(peer.window, self.now()):
                 await self._report(peer, wanted, {"state": "waiting"})
                 raise OutsideWindow
-            await self._fetch_and_publish(peer, wanted, who)
+            await self._fetch_and_publish(peer, wanted, who, tags, stamp)
         async with self.db.sessions() as session:
             current = await session.scalar(
                 select(Package).where(Package.filename == wanted.filename)
             )
             if current is not None:
-                await self._tags(session, peer, current, tags)
+                await self._tags(session, peer, current, tags, stamp)
         async with self.db.transaction() as session:
             line = f"{wanted.size} bytes, SHA-256 {wanted.sha256}, from {peer.name}"
             await record(session, who, "replication.receive", f"package:{wanted.filename}", line)
@@ -184,7 +194,9 @@ class Receiver:
             )
         await self._report(peer, wanted, {"state": "done", "received": wanted.size})
 
-    async def _fetch_and_publish(self, peer: Peer, wanted: Wanted, who: Who) -> None:
+    async def _fetch_and_publish(
+        self, peer: Peer, wanted: Wanted, who: Who, tags: list[str], stamp: datetime | None
+    ) -> None:
         target = self.peers.target(peer)
         others = [self.peers.target(p) for p in await self.peers.paired() if p.pk != peer.pk]
         transfer: Transfer | None = None
@@ -193,7 +205,14 @@ class Receiver:
             await self._report(peer, wanted, {"state": "running", "received": transfer.received})
             path, digests = await self.fetcher.fetch(peer, transfer, [target, *others])
             await self.packages.publisher.publish(
-                path, digests, wanted.filename, who, replace=True, in_task=True
+                path,
+                digests,
+                wanted.filename,
+                who,
+                replace=True,
+                in_task=True,
+                tags=tags,
+                updated_at=stamp,
             )
             await self.fetcher.forget(transfer)
         except (PeerError, DomainError, OSError) as exc:
@@ -249,14 +268,19 @@ class Receiver:
         return blob if await to_thread.run_sync(storage.stat, blob_key(sha256)) else None
 
     async def _tags(
-        self, session: AsyncSession, peer: Peer, package: Package, tags: list[str]
+        self,
+        session: AsyncSession,
+        peer: Peer,
+        package: Package,
+        tags: list[str],
+        stamp: datetime | None,
     ) -> None:
         have = sorted(
             await session.scalars(select(PackageTag.tag).where(PackageTag.package_pk == package.pk))
         )
         if have != tags:  # only a real change: an equal one would bounce between sites
             await self.packages.catalog.update(
-                package.filename, PackageEdit(tags=tags), who=Who(f"peer:{peer.name}")
+                package.filename, PackageEdit(tags=tags), who=Who(f"peer:{peer.name}"), at=stamp
             )
 
     # -- delete ------------------------------------------------------------------------------
@@ -287,11 +311,17 @@ class Receiver:
             log.info("could not report to %s: %s", peer.url, exc)
 
 
+def _time(changed: Any) -> datetime | None:
+    """A time as the change log writes it; None when there is none or it does not read."""
+    parsed = parse_time(changed) if isinstance(changed, str) else None
+    return parsed[0] if parsed is not None else None
+
+
 def _older(changed: Any, than: datetime) -> bool:
     """Whether a peer's ``changed`` time (as the change log writes it) is before ``than``. Times
     are kept to the second, so a tie takes the peer's state, as does a peer that sent none."""
-    parsed = parse_time(changed) if isinstance(changed, str) else None
-    return parsed is not None and parsed[0] < than
+    parsed = _time(changed)
+    return parsed is not None and parsed < than
 
 
 def _digests_of(blob: PackageBlob) -> Digests:
