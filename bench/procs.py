@@ -176,19 +176,26 @@ def pomona_env(data_dir: Path) -> dict[str, str]:
 
 # name: (server, worker processes, description); every variant is ``pomona serve``.
 VARIANTS: dict[str, tuple[str, int, str]] = {
-    "granian": ("granian", 1, "pomona serve: one granian worker (the default)"),
+    "granian": ("granian", 1, "pomona serve: one granian worker, RSGI (the default)"),
+    "granian-asgi": (
+        "granian",
+        1,
+        "pomona serve with granian_interface = asgi: one granian worker, every request by ASGI",
+    ),
     "granian-2w": ("granian", 2, "pomona serve --workers 2: two granian workers"),
     "uvicorn": ("uvicorn", 1, "pomona serve --server uvicorn: one uvicorn process"),
     "uvicorn-2w": ("uvicorn", 2, "pomona serve --server uvicorn --workers 2"),
 }
-DEFAULT_VARIANTS = ("granian", "granian-2w", "uvicorn")
+# Settings of a variant beyond its server and workers.
+VARIANT_ENV = {"granian-asgi": {"POMONA_GRANIAN_INTERFACE": "asgi"}}
+DEFAULT_VARIANTS = ("granian", "granian-asgi", "granian-2w", "uvicorn")
 SMOKE_VARIANTS = ("granian", "uvicorn")  # both servers, so that neither path can rot
 
 
 def start_pomona(variant: str, data_dir: Path, cwd: Path) -> Server:
     server, workers, _ = VARIANTS[variant]
     port = free_port()
-    env = pomona_env(data_dir) | {"POMONA_PORT": str(port)}
+    env = pomona_env(data_dir) | {"POMONA_PORT": str(port)} | VARIANT_ENV.get(variant, {})
     command = [sys.executable, "-m", "pomona", "serve", "--server", server]
     command += ["--workers", str(workers)]
     return _start(variant, command, f"http://127.0.0.1:{port}", "/jamf/v1/", env, cwd)

@@ -72,12 +72,14 @@ class Pomona(FastAPI):
     def __init__(self, settings: Settings, **options: Any) -> None:
         super().__init__(**options)
         self.state.settings = settings
-        feed = FeedHandler(super().__call__, lambda: self.state.feed, preview=settings.preview_feed)
+        self.feed_handler = FeedHandler(
+            super().__call__, lambda: self.state.feed, preview=settings.preview_feed
+        )
         # Outermost: every request, the feed's included, gets an id and is counted.
-        self._front = Observe(feed, metrics() if settings.metrics_enabled else None)
+        self.observe = Observe(self.feed_handler, metrics() if settings.metrics_enabled else None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._front(scope, receive, send)
+        await self.observe(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -23,6 +23,7 @@ from pomona.ops import multiprocess
 from pomona.settings import Settings
 
 FACTORY = "pomona.app:create_app"
+RSGI_FACTORY = "pomona.rsgi:create_rsgi_app"
 
 
 def serve(
@@ -102,10 +103,11 @@ def _granian(settings: Settings) -> None:
             "`pomona serve --server uvicorn`"
         ) from None
     level = "debug" if settings.log_level == "trace" else settings.log_level
+    rsgi = settings.granian_interface == "rsgi"
     Granian(
-        FACTORY,
+        RSGI_FACTORY if rsgi else FACTORY,
         factory=True,
-        interface=Interfaces.ASGI,
+        interface=Interfaces.RSGI if rsgi else Interfaces.ASGI,
         address=settings.host,
         port=settings.port,
         workers=settings.workers,

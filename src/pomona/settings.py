@@ -62,6 +62,13 @@ class Settings(
             "without Python touching the bytes) or `uvicorn`."
         ),
     )
+    granian_interface: Literal["rsgi", "asgi"] = Field(
+        "rsgi",
+        description=(
+            "How granian calls Pomona: `rsgi` (the Jamf feed answered in one call, the rest "
+            "through ASGI; faster on the feed) or `asgi` (every request through ASGI)."
+        ),
+    )
     forwarded_allow_ips: list[str] = Field(
         ["127.0.0.1"],
         description=(

@@ -57,7 +57,11 @@ def route_of(scope: Scope, known: dict[str, str]) -> str:
     route = scope.get("route")
     if route is not None:
         return str(getattr(route, "path", UNMATCHED))
-    path: str = scope["path"]
+    return path_route(scope["path"], known)
+
+
+def path_route(path: str, known: dict[str, str]) -> str:
+    """The route template of a path no application route answered (see ``route_of``)."""
     found = known.get(path)
     if found is None:
         found = feed_route(path) if path.startswith("/jamf/") else UNMATCHED

@@ -43,6 +43,19 @@ _JSON = b"application/json"
 log = logging.getLogger(__name__)
 
 
+Header = Callable[[str], "str | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A feed answer, whole: the server interface sends it as it does (ASGI messages, or one
+    RSGI call). The header lists are shared between requests: never change them in place."""
+
+    status: int
+    headers: Headers
+    body: bytes
+
+
 @dataclass(slots=True)
 class Heads:
     """The header lists of one rendered answer, built on its first request."""
@@ -86,22 +99,37 @@ class FeedHandler:
         if scope["type"] == "http":
             # As Starlette's routing does: a root path the server was given is not matched.
             path: str = scope["path"].removeprefix(scope.get("root_path") or "")
-            found = self._match(path) if path.startswith("/jamf/") else None
-            if found is not None:
-                try:
-                    await self._serve(scope, send, *found)
-                except NotFound:
-                    # A namespace this server does not have: as any unknown path, the
-                    # application answers (nothing was sent yet).
-                    await self.app(scope, receive, send)
-                except Exception:
-                    # Only a first read of the database can fail here (later failures serve the
-                    # feed as last read); nothing has been sent yet.
-                    log.exception("feed: cannot answer %s", path)
-                    message = "the feed cannot be read from the database yet; see the server log"
-                    await _error(send, Unavailable(message), scope["method"] == "HEAD")
-                return
+            if path.startswith("/jamf/"):
+                found = await self.answer(scope["method"], path, _asgi_header(scope["headers"]))
+                if found is not None:
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": found.status,
+                            "headers": found.headers,
+                        }
+                    )
+                    await send({"type": "http.response.body", "body": found.body})
+                    return
         await self.app(scope, receive, send)
+
+    async def answer(self, method: str, path: str, header: Header) -> Answer | None:
+        """The answer to a request for ``path`` (``header``: the request's header of a
+        lower-case name, or None); None when the path is not the feed's, or names a namespace
+        this server does not have, which the application answers as any unknown path."""
+        found = self._match(path)
+        if found is None:
+            return None
+        try:
+            return await self._serve(method, header, *found)
+        except NotFound:
+            return None
+        except Exception:
+            # Only a first read of the database can fail here (later failures serve the feed
+            # as last read).
+            log.exception("feed: cannot answer %s", path)
+            message = "the feed cannot be read from the database yet; see the server log"
+            return _error(Unavailable(message), method == "HEAD")
 
     def _match(self, path: str) -> tuple[str, bool, str, str, str] | None:
         """(prefix, preview, namespace, kind, argument) of a feed path; kind is "", "software"
@@ -129,19 +157,19 @@ class FeedHandler:
 
     async def _serve(
         self,
-        scope: Scope,
-        send: Send,
+        method: str,
+        header: Header,
         prefix: str,
         preview: bool,
         namespace: str,
         kind: str,
         argument: str,
-    ) -> None:
-        head = scope["method"] == "HEAD"
-        if not head and scope["method"] != "GET":
-            error = NotAllowed(not_allowed(scope["method"], ALLOW))
-            await _error(send, error, head, [(b"allow", ALLOW.encode())])
-            return
+    ) -> Answer:
+        head = method == "HEAD"
+        if not head and method != "GET":
+            return _error(
+                NotAllowed(not_allowed(method, ALLOW)), head, [(b"allow", ALLOW.encode())]
+            )
         cache = self.feed()
         if not kind:
             # Jamf Pro's "Test" button sends HEAD here first; PatchServer answered 404.
@@ -149,27 +177,23 @@ class FeedHandler:
             if namespace != DEFAULT:
                 await cache.namespace(namespace)  # an unknown one answers 404
                 body = _base(prefix, namespace)
-            await _send(send, 200, _sized(body), b"" if head else body)
-            return
+            return Answer(200, _sized(body), b"" if head else body)
         if kind == "patch":
             rendered = await cache.patch(argument, preview=preview, namespace=namespace)
             if rendered is None:
                 message = f"no title '{argument}' on this feed"
-                missing = NotFound(message, "/title_id", "path", code="title_not_found")
-                await _error(send, missing, head)
-                return
+                return _error(NotFound(message, "/title_id", "path", code="title_not_found"), head)
         elif argument:
             if len(argument) > MAX_IDS:
                 message = f"the id list is {len(argument)} characters; the limit is {MAX_IDS}"
-                await _error(send, Invalid(message, "/ids", "path"), head)
-                return
+                return _error(Invalid(message, "/ids", "path"), head)
             ids = (i.strip() for i in argument.split(","))
             rendered = await cache.software_for(
                 [i for i in ids if i], preview=preview, namespace=namespace
             )
         else:
             rendered = await cache.software(preview=preview, namespace=namespace)
-        await _answer(scope, send, rendered, head)
+        return _answer(header, rendered, head)
 
 
 def _base(prefix: str, namespace: str) -> bytes:
@@ -177,43 +201,41 @@ def _base(prefix: str, namespace: str) -> bytes:
     return f'{{"feed": "{prefix.strip("/")}/{namespace}", "software": "software"}}\n'.encode()
 
 
-async def _answer(scope: Scope, send: Send, rendered: Rendered, head: bool) -> None:
-    if_none_match = if_modified_since = accept_encoding = None
-    for name, value in scope["headers"]:
-        if name == b"accept-encoding":
-            accept_encoding = value.decode("latin-1")
-        elif name == b"if-none-match":
-            if_none_match = value.decode("latin-1")
-        elif name == b"if-modified-since":
-            if_modified_since = value.decode("latin-1")
+def _answer(header: Header, rendered: Rendered, head: bool) -> Answer:
     known = heads(rendered)
+    accept_encoding = header("accept-encoding")
     gzip = accept_encoding is not None and accepts_gzip(accept_encoding)
+    if_none_match, if_modified_since = header("if-none-match"), header("if-modified-since")
     if (if_none_match is not None or if_modified_since is not None) and not_modified(
         if_none_match, if_modified_since, rendered.etag, rendered.last_modified
     ):
-        await _send(send, 304, known.unchanged_gzip if gzip else known.unchanged, b"")
-        return
+        return Answer(304, known.unchanged_gzip if gzip else known.unchanged, b"")
     if not gzip:
-        await _send(send, 200, known.plain, b"" if head else rendered.body)
-        return
+        return Answer(200, known.plain, b"" if head else rendered.body)
     body = rendered.gzipped()
     if known.gzip is None:
         known.gzip = [*_sized(body), (b"content-encoding", b"gzip"), *known.unchanged_gzip]
-    await _send(send, 200, known.gzip, b"" if head else body)
+    return Answer(200, known.gzip, b"" if head else body)
 
 
 def _sized(body: bytes) -> Headers:
     return [(b"content-type", _JSON), (b"content-length", b"%d" % len(body))]
 
 
-async def _error(send: Send, error: DomainError, head: bool, extra: Headers | None = None) -> None:
+def _error(error: DomainError, head: bool, extra: Headers | None = None) -> Answer:
     body = errors_body(error)
-    await _send(send, status_of(error), _sized(body) + (extra or []), b"" if head else body)
+    return Answer(status_of(error), _sized(body) + (extra or []), b"" if head else body)
 
 
-async def _send(send: Send, status: int, headers: Headers, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+def _asgi_header(headers: Headers) -> Header:
+    def header(name: str) -> str | None:
+        wanted = name.encode()
+        for key, value in headers:
+            if key == wanted:
+                return value.decode("latin-1")
+        return None
+
+    return header
 
 
 # -- the OpenAPI description -------------------------------------------------------------------
