@@ -14,6 +14,7 @@ from fastapi import Path, Response
 from pydantic import BaseModel, Field
 
 from pomona.auth.deps import Caller
+from pomona.auth.scopes import Principal
 from pomona.budget_http import api_router
 from pomona.errors import Forbidden, Unavailable
 from pomona.errors_http import ProblemOut, error_responses, status_of
@@ -111,6 +112,11 @@ async def get_job(jobs: Jobs, caller: Caller, job_id: JobIdParam) -> JobOut:
     """A job's status and timestamps; once finished, its report (``result``) or, if it failed,
     its errors in the same format as any error answer. Visible to the token that started it
     and to admin tokens (others get 403)."""
+    return job_out(await visible_job(jobs, caller, job_id))
+
+
+async def visible_job(jobs: JobService, caller: Principal, job_id: str) -> Job:
+    """The job, if ``caller`` started it or is an admin (the web UI follows jobs this way too)."""
     job = await jobs.get(job_id)
     if job.actor != caller.name and not caller.allows("admin"):
         raise Forbidden(
@@ -118,7 +124,7 @@ async def get_job(jobs: Jobs, caller: Caller, job_id: JobIdParam) -> JobOut:
             "/authorization",
             "header",
         )
-    return job_out(job)
+    return job
 
 
-__all__ = ["ACCEPTED", "JobOut", "accepted", "api", "enqueue", "job_out"]
+__all__ = ["ACCEPTED", "JobOut", "accepted", "api", "enqueue", "job_out", "visible_job"]

@@ -102,6 +102,29 @@ class DeliveryListOut(BaseModel):
     next: int | None = Field(description="The `before` of the next page; None on the last page")
 
 
+def spec_of(body: EndpointIn) -> EndpointSpec:
+    """The endpoint a create asks for (the API's body, or the web UI's form read by it)."""
+    return EndpointSpec(
+        url=body.url,
+        kind=body.kind,
+        event_types=body.eventTypes,
+        namespace=body.namespace,
+        enabled=body.enabled,
+        description=body.description,
+        send_definition=body.sendDefinition,
+    )
+
+
+def edit_of(body: EndpointEditIn) -> EndpointEdit:
+    return EndpointEdit(
+        url=body.url,
+        event_types=body.eventTypes,
+        namespace=body.namespace,
+        enabled=body.enabled,
+        description=body.description,
+    )
+
+
 def endpoint_out(row: WebhookEndpoint) -> EndpointOut:
     return EndpointOut(
         id=row.endpoint_id,
@@ -169,16 +192,7 @@ async def create_endpoint(
 ) -> EndpointSecretOut:
     """Add an endpoint; the answer holds its signing secret, shown this once. The URL must
     pass the outbound guard (public addresses, or ``fetch_allowed_networks``). Needs ``admin``."""
-    spec = EndpointSpec(
-        url=body.url,
-        kind=body.kind,
-        event_types=body.eventTypes,
-        namespace=body.namespace,
-        enabled=body.enabled,
-        description=body.description,
-        send_definition=body.sendDefinition,
-    )
-    row, secret = await webhooks.endpoints.create(spec, who(request, caller))
+    row, secret = await webhooks.endpoints.create(spec_of(body), who(request, caller))
     return _with_secret(row, secret)
 
 
@@ -206,13 +220,7 @@ async def edit_endpoint(
 ) -> EndpointOut:
     """Change the URL, filters, description, or enable it again (which clears its failures).
     Needs ``admin``."""
-    edit = EndpointEdit(
-        url=body.url,
-        event_types=body.eventTypes,
-        namespace=body.namespace,
-        enabled=body.enabled,
-        description=body.description,
-    )
+    edit = edit_of(body)
     return endpoint_out(await webhooks.endpoints.update(endpoint_id, edit, who(request, caller)))
 
 
