@@ -12,24 +12,30 @@ from pomona.ui.routes import (
     admin,
     dashboard,
     history,
+    notifications,
     packages,
     people,
     session,
+    subscription,
     title_edits,
     titles,
     versions,
+    webhooks,
 )
 
 ROUTERS = (
     session.router,
     dashboard.router,
     history.router,  # before titles: its /titles/{id}/{tab} would take /history
+    subscription.router,  # before titles, for the same reason
     titles.router,
     title_edits.router,
     versions.router,
     packages.router,
     people.router,
     admin.router,
+    webhooks.router,
+    notifications.router,
 )
 
 
