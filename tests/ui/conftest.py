@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -22,8 +23,14 @@ CSRF = re.compile(r'"X-CSRF-Token": "([^"]+)"')
 
 
 @pytest.fixture
-async def ui_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
-    application = create_app(Settings(data_dir=tmp_path / "data"))
+def ui_settings() -> dict[str, Any]:
+    """Settings of ``ui_app`` beyond its data directory; a test module overrides it."""
+    return {}
+
+
+@pytest.fixture
+async def ui_app(tmp_path: Path, ui_settings: dict[str, Any]) -> AsyncIterator[FastAPI]:
+    application = create_app(Settings(data_dir=tmp_path / "data", **ui_settings))
     async with application.router.lifespan_context(application):
         for name, role in (("ada", "admin"), ("eve", "editor"), ("val", "viewer")):
             await make_person(application, name, role)
