@@ -152,6 +152,20 @@
     });
   }
 
+  // A stream opened without a last event starts at its opening: what happened between the
+  // page's making (<html data-rendered>) and then is read from the event log.
+  function catchUp() {
+    var since = document.documentElement.dataset.rendered;
+    if (!since) return;
+    var url = "/api/v1/events?perPage=100&type=" + encodeURIComponent(live.patterns) + "&since=" + encodeURIComponent(since);
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (answer) { return answer.ok ? answer.json() : { items: [] }; })
+      .then(function (found) {
+        found.items.forEach(function (event) { received({ data: JSON.stringify(event), lastEventId: "" }); });
+      })
+      .catch(function () {});
+  }
+
   function connect() {
     if (live.source) live.source.close();
     live.source = null;
@@ -167,6 +181,7 @@
     source.onopen = function () {
       live.pause = 1000;
       document.documentElement.dataset.liveState = "open";
+      if (!live.last) catchUp();
     };
     source.onerror = function () {
       if (source.readyState !== EventSource.CLOSED || live.source !== source) return;
