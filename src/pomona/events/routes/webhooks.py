@@ -25,6 +25,7 @@ from pomona.events.models import WebhookEndpoint
 from pomona.times import format_time
 
 Kind = Literal["signed", "slack", "teams", "patchserver"]
+DeliveryIdParam = Annotated[int, Path(ge=1, le=2**53)]
 EndpointIdParam = Annotated[
     str, Path(min_length=1, max_length=40, description="`ep_...` or its number")
 ]
@@ -285,9 +286,8 @@ async def replay_delivery(
     webhooks: WebhooksDep,
     caller: Admin,
     endpoint_id: EndpointIdParam,
-    delivery_id: Annotated[int, Path(ge=1, le=2**53)],
+    delivery_id: DeliveryIdParam,
 ) -> Response:
     """Send the delivery again now, from the start of the retry schedule. Needs ``admin``."""
-    endpoint = await webhooks.endpoints.get(endpoint_id)
-    await webhooks.log.replay(endpoint, delivery_id, who(request, caller))
+    await webhooks.replay(endpoint_id, delivery_id, who(request, caller))
     return Response(status_code=202)

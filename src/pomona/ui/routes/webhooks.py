@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import Depends, Form, Path, Query, Request, Response
+from fastapi import Depends, Form, Query, Request, Response
 from pydantic import BaseModel
 
 from pomona.audit.deps import who
@@ -16,6 +16,7 @@ from pomona.events.deps import Admin, WebhooksDep
 from pomona.events.endpoints import EndpointEdit, event_types_of
 from pomona.events.models import WebhookEndpoint
 from pomona.events.routes.webhooks import (
+    DeliveryIdParam,
     EndpointEditIn,
     EndpointIdParam,
     EndpointIn,
@@ -209,9 +210,8 @@ async def replay(
     webhooks: WebhooksDep,
     caller: Admin,
     endpoint_id: EndpointIdParam,
-    delivery_id: Annotated[int, Path(ge=1, le=2**53)],
+    delivery_id: DeliveryIdParam,
 ) -> Response:
     """Send a delivery again now, from the start of its retry schedule."""
-    row = await webhooks.endpoints.get(endpoint_id)
-    await webhooks.log.replay(row, delivery_id, who(request, caller))
+    await webhooks.replay(endpoint_id, delivery_id, who(request, caller))
     return redirect(request, f"{PREFIX}/webhooks/{endpoint_id}")
