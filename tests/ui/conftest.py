@@ -23,14 +23,15 @@ CSRF = re.compile(r'"X-CSRF-Token": "([^"]+)"')
 
 
 @pytest.fixture
-def ui_settings(tmp_path: Path) -> dict[str, Any]:
-    """The settings of the app under test; a test module overrides it to add its own."""
-    return {"data_dir": tmp_path / "data"}
+def ui_settings() -> dict[str, Any]:
+    """Settings of ``ui_app`` beyond its data directory (which they may also set); a test
+    module overrides it."""
+    return {}
 
 
 @pytest.fixture
-async def ui_app(ui_settings: dict[str, Any]) -> AsyncIterator[FastAPI]:
-    application = create_app(Settings(**ui_settings))
+async def ui_app(tmp_path: Path, ui_settings: dict[str, Any]) -> AsyncIterator[FastAPI]:
+    application = create_app(Settings(**{"data_dir": tmp_path / "data", **ui_settings}))
     async with application.router.lifespan_context(application):
         for name, role in (("ada", "admin"), ("eve", "editor"), ("val", "viewer")):
             await make_person(application, name, role)

@@ -22,6 +22,7 @@ PAGES = (
     "/ui/titles/Example/versions/2.1.0",
     "/ui/titles/Example/history",
     "/ui/titles/Example/preview",
+    "/ui/titles/Example/subscription",
     "/ui/packages",
     "/ui/users",
     "/ui/tokens",
@@ -29,6 +30,8 @@ PAGES = (
     "/ui/jobs",
     "/ui/audit",
     "/ui/backups",
+    "/ui/webhooks",
+    "/ui/notifications",
 )
 
 

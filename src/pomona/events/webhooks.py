@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pomona.audit.service import Who
 from pomona.db import Database
 from pomona.events.delivery import Definitions, Sender
 from pomona.events.delivery_log import DeliveryLog
@@ -30,6 +31,10 @@ class Webhooks:
             Dispatcher(db),
             Sender(db, settings, definitions),
         )
+
+    async def replay(self, endpoint_id: str, delivery_pk: int, who: Who) -> None:
+        """Send an endpoint's delivery again now, from the start of its retry schedule."""
+        await self.log.replay(await self.endpoints.get(endpoint_id), delivery_pk, who)
 
 
 __all__ = ["Webhooks"]

@@ -13,11 +13,13 @@ from fastapi import Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from pomona.audit.deps import who
+from pomona.audit.service import Who
 from pomona.auth.scopes import Principal
 from pomona.budget_http import DOCUMENT, accepts, api_router
 from pomona.container import Services
 from pomona.deps import ServicesDep
 from pomona.errors_http import error_responses
+from pomona.queue.models import Job
 from pomona.queue.routes import ACCEPTED, JobOut, accepted, enqueue
 from pomona.subscriptions.deps import Subscriptions
 from pomona.subscriptions.models import Subscription
@@ -146,17 +148,49 @@ def subscription_out(row: Subscription) -> SubscriptionOut:
     )
 
 
-def _may_write(caller: Principal, row: Subscription) -> None:
+def may_write(caller: Principal, row: Subscription) -> None:
     check_may_write(caller, row.title_id)
     check_namespaces(caller.namespaces, [("", row.title_id, row.namespace)])
 
 
-def _queue_check(found: Services, pk: int) -> None:
+def queue_check(found: Services, pk: int) -> None:
     """Queue a check now; if the queue is away, the periodic scan finds it due anyway."""
     try:
         found.tasks.subscriptions.sync(pk)
     except Exception:
         log.exception("cannot queue the first check of subscription %d", pk)
+
+
+async def subscribe_title(
+    found: Services, caller: Principal, who: Who, body: SubscribeIn
+) -> Subscription:
+    """Subscribe as ``caller`` may (its namespaces, its titles), and queue the first check at
+    once: the API's ``POST /subscriptions`` and the web UI's subscribe form."""
+    into = target_namespace(caller.namespaces, body.namespace)
+    asked = NewSubscription(
+        body.url,
+        body.titleId,
+        body.kind,
+        body.options,
+        body.every,
+        body.overrides.dump() if body.overrides else {},
+        into,
+    )
+    row = await found.subscriptions.subscribe(asked, who, caller)
+    queue_check(found, row.pk)
+    return row
+
+
+async def start_check(
+    found: Services, caller: Principal, who: Who, subscription_id: int, dry_run: bool
+) -> Job:
+    """Check now, as a job (its result is the check's report), if ``caller`` may write the
+    title."""
+    may_write(caller, await found.subscriptions.get(subscription_id))
+    params = {"subscription": subscription_id, "dryRun": dry_run}
+    job = await found.jobs.create(CHECK, caller, who, params)
+    await enqueue(found.jobs, job, found.tasks.subscriptions.check)
+    return job
 
 
 WRITE_ERRORS = error_responses(401, 403, 404, 409, 422)
@@ -191,19 +225,7 @@ async def subscribe(
 ) -> SubscriptionOut:
     """Follow a remote definition (a JSON file's URL, or another patch source's
     ``/patch/{id}``), or give a title a version source. The first check is queued at once."""
-    into = target_namespace(caller.namespaces, body.namespace)
-    asked = NewSubscription(
-        body.url,
-        body.titleId,
-        body.kind,
-        body.options,
-        body.every,
-        body.overrides.dump() if body.overrides else {},
-        into,
-    )
-    row = await found.subscriptions.subscribe(asked, who(request, caller), caller)
-    _queue_check(found, row.pk)
-    return subscription_out(row)
+    return subscription_out(await subscribe_title(found, caller, who(request, caller), body))
 
 
 @api.post(
@@ -248,7 +270,7 @@ async def edit_subscription(
     body: EditIn,
 ) -> SubscriptionOut:
     """Change what a subscription follows, its options or how often it is checked."""
-    _may_write(caller, await subscriptions.get(subscription_id))
+    may_write(caller, await subscriptions.get(subscription_id))
     row = await subscriptions.edit(
         subscription_id,
         who(request, caller),
@@ -264,7 +286,7 @@ async def delete_subscription(
     request: Request, subscriptions: Subscriptions, caller: Writer, subscription_id: SubscriptionId
 ) -> Response:
     """Stop following; the title stays as it is, a local title."""
-    _may_write(caller, await subscriptions.get(subscription_id))
+    may_write(caller, await subscriptions.get(subscription_id))
     await subscriptions.delete(subscription_id, who(request, caller))
     return Response(status_code=204)
 
@@ -287,10 +309,7 @@ async def check_subscription(
 ) -> JobOut:
     """Check now, as a job whose result is the check's report (outcome, diff, versions found,
     error). With ``dryRun`` nothing is written: the report previews the next check."""
-    _may_write(caller, await found.subscriptions.get(subscription_id))
-    params = {"subscription": subscription_id, "dryRun": dry_run}
-    job = await found.jobs.create(CHECK, caller, who(request, caller), params)
-    await enqueue(found.jobs, job, found.tasks.subscriptions.check)
+    job = await start_check(found, caller, who(request, caller), subscription_id, dry_run)
     return accepted(job, response)
 
 
@@ -325,7 +344,7 @@ async def set_overrides(
 ) -> SubscriptionOut:
     """Replace the local overrides; they apply at once and survive every sync. Overrides that
     would make the title invalid are refused, listing every problem."""
-    _may_write(caller, await subscriptions.get(subscription_id))
+    may_write(caller, await subscriptions.get(subscription_id))
     row = await subscriptions.set_overrides(subscription_id, body.dump(), who(request, caller))
     return subscription_out(row)
 
@@ -337,7 +356,7 @@ async def _attach(
     subscription_id: int,
     attached: bool,
 ) -> SubscriptionOut:
-    _may_write(caller, await subscriptions.get(subscription_id))
+    may_write(caller, await subscriptions.get(subscription_id))
     row = await subscriptions.set_attached(subscription_id, attached, who(request, caller))
     return subscription_out(row)
 
@@ -361,7 +380,7 @@ async def attach(
     """Re-attach: the next check (queued at once) makes the title upstream under the
     overrides again, replacing edits made while it was detached."""
     out = await _attach(request, subscriptions, caller, subscription_id, True)
-    _queue_check(found, subscription_id)
+    queue_check(found, subscription_id)
     return out
 
 

@@ -74,4 +74,24 @@ class Served:
     notes: list[str]
 
 
-__all__ = ["DEFINITION", "CheckReport", "NewSubscription", "Outcome", "Served"]
+@dataclass(frozen=True, slots=True)
+class SourceSummary:
+    """Where a title comes from, as a list of titles shows it: a subscription's kind, whether
+    it is attached, how its checks go and the newest version upstream has."""
+
+    title_id: str
+    kind: str
+    attached: bool
+    failures: int
+    latest_version: str | None
+    last_error: str | None
+
+
+__all__ = [
+    "DEFINITION",
+    "CheckReport",
+    "NewSubscription",
+    "Outcome",
+    "Served",
+    "SourceSummary",
+]

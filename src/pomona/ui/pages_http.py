@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -97,6 +98,8 @@ def render(
         csrf=csrf if isinstance(csrf, str) else "",
         may=caller.allows if caller is not None else (lambda _scope: False),
         path=request.url.path,
+        # When the page was made: its live regions catch up on the events since (ui.js).
+        rendered=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         **context,
     )
     return HTMLResponse(text, status_code=status, headers={**HEADERS, **(headers or {})})

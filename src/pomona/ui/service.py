@@ -12,12 +12,17 @@ from pomona.container import Services
 from pomona.jamf.values import ConnectionInfo, PushInfo
 from pomona.ops.health import Check
 from pomona.replication.values import Holding
+from pomona.subscriptions.values import DEFINITION, SourceSummary
 from pomona.titles.models import Title, TitleState
+from pomona.titles.ordering import version_key
 
 STATES = ("enabled", "disabled")
+# Where a title comes from: made here (or detached), a remote definition it follows, or a
+# version source that adds its new versions.
+SOURCES = ("local", "subscribed", "self-updating")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TitleRow:
     title_id: str
     namespace: str
@@ -27,6 +32,10 @@ class TitleRow:
     last_modified: str  # as the list shows it: 2024-05-01 12:00
     enabled: bool
     disabled_versions: int
+    source: str = "local"  # one of SOURCES
+    upstream_version: str | None = None  # the newest version upstream, if subscribed
+    behind: bool = False  # upstream has a newer version than the title serves
+    failing: bool = False  # its subscription's last check failed
 
 
 @dataclass(slots=True)
@@ -51,9 +60,9 @@ class Dashboard:
         return all(c.ok for c in self.checks)
 
 
-def _row(title: Title) -> TitleRow:
+def _row(title: Title, source: SourceSummary | None = None) -> TitleRow:
     state = TitleState.load(title.state)
-    return TitleRow(
+    row = TitleRow(
         title.title_id,
         title.namespace,
         title.name,
@@ -63,6 +72,32 @@ def _row(title: Title) -> TitleRow:
         state.enabled,
         len(state.disabled_versions),
     )
+    if source is not None and source.attached:
+        row.source = "subscribed" if source.kind == DEFINITION else "self-updating"
+        row.upstream_version = source.latest_version
+        row.behind = source.latest_version is not None and version_key(
+            source.latest_version
+        ) > version_key(title.current_version)
+        row.failing = source.failures > 0
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class TitleFilter:
+    """The titles list's filters beyond the search: state, source, behind, failing."""
+
+    state: str | None = None
+    source: str | None = None
+    behind: bool = False
+    failing: bool = False
+
+    def keeps(self, row: TitleRow) -> bool:
+        return (
+            (self.state not in STATES or row.enabled == (self.state == "enabled"))
+            and (self.source not in SOURCES or row.source == self.source)
+            and (row.behind or not self.behind)
+            and (row.failing or not self.failing)
+        )
 
 
 class UiService:
@@ -76,11 +111,12 @@ class UiService:
         *,
         query: str | None = None,
         namespace: str | None = None,
-        state: str | None = None,
+        only: TitleFilter | None = None,
         offset: int = 0,
         limit: int = 500,
     ) -> TitleList:
-        """The titles matching the search and the filters, ordered by id; a page of them."""
+        """The titles matching the search and the filters, ordered by id; a page of them. The
+        sources of all titles come from one query, not one per row."""
         found = await self.services.titles.search(
             query=query or None,
             offset=0,
@@ -88,9 +124,9 @@ class UiService:
             namespace=namespace or None,
             documents=False,
         )
-        rows = [_row(t) for t in found.items]
-        if state in STATES:
-            rows = [r for r in rows if r.enabled == (state == "enabled")]
+        sources = await self.services.subscriptions.summaries()
+        keep = only or TitleFilter()
+        rows = [r for r in (_row(t, sources.get(t.title_id)) for t in found.items) if keep.keeps(r)]
         spaces = [n.slug for n in await self.services.titles.namespaces()]
         return TitleList(rows[offset : offset + limit], len(rows), spaces)
 

@@ -25,6 +25,7 @@ from pomona.events.models import WebhookEndpoint
 from pomona.times import format_time
 
 Kind = Literal["signed", "slack", "teams", "patchserver"]
+DeliveryIdParam = Annotated[int, Path(ge=1, le=2**53)]
 EndpointIdParam = Annotated[
     str, Path(min_length=1, max_length=40, description="`ep_...` or its number")
 ]
@@ -102,6 +103,29 @@ class DeliveryListOut(BaseModel):
     next: int | None = Field(description="The `before` of the next page; None on the last page")
 
 
+def spec_of(body: EndpointIn) -> EndpointSpec:
+    """The endpoint a create asks for (the API's body, or the web UI's form read by it)."""
+    return EndpointSpec(
+        url=body.url,
+        kind=body.kind,
+        event_types=body.eventTypes,
+        namespace=body.namespace,
+        enabled=body.enabled,
+        description=body.description,
+        send_definition=body.sendDefinition,
+    )
+
+
+def edit_of(body: EndpointEditIn) -> EndpointEdit:
+    return EndpointEdit(
+        url=body.url,
+        event_types=body.eventTypes,
+        namespace=body.namespace,
+        enabled=body.enabled,
+        description=body.description,
+    )
+
+
 def endpoint_out(row: WebhookEndpoint) -> EndpointOut:
     return EndpointOut(
         id=row.endpoint_id,
@@ -169,16 +193,7 @@ async def create_endpoint(
 ) -> EndpointSecretOut:
     """Add an endpoint; the answer holds its signing secret, shown this once. The URL must
     pass the outbound guard (public addresses, or ``fetch_allowed_networks``). Needs ``admin``."""
-    spec = EndpointSpec(
-        url=body.url,
-        kind=body.kind,
-        event_types=body.eventTypes,
-        namespace=body.namespace,
-        enabled=body.enabled,
-        description=body.description,
-        send_definition=body.sendDefinition,
-    )
-    row, secret = await webhooks.endpoints.create(spec, who(request, caller))
+    row, secret = await webhooks.endpoints.create(spec_of(body), who(request, caller))
     return _with_secret(row, secret)
 
 
@@ -206,13 +221,7 @@ async def edit_endpoint(
 ) -> EndpointOut:
     """Change the URL, filters, description, or enable it again (which clears its failures).
     Needs ``admin``."""
-    edit = EndpointEdit(
-        url=body.url,
-        event_types=body.eventTypes,
-        namespace=body.namespace,
-        enabled=body.enabled,
-        description=body.description,
-    )
+    edit = edit_of(body)
     return endpoint_out(await webhooks.endpoints.update(endpoint_id, edit, who(request, caller)))
 
 
@@ -277,9 +286,8 @@ async def replay_delivery(
     webhooks: WebhooksDep,
     caller: Admin,
     endpoint_id: EndpointIdParam,
-    delivery_id: Annotated[int, Path(ge=1, le=2**53)],
+    delivery_id: DeliveryIdParam,
 ) -> Response:
     """Send the delivery again now, from the start of the retry schedule. Needs ``admin``."""
-    endpoint = await webhooks.endpoints.get(endpoint_id)
-    await webhooks.log.replay(endpoint, delivery_id, who(request, caller))
+    await webhooks.replay(endpoint_id, delivery_id, who(request, caller))
     return Response(status_code=202)

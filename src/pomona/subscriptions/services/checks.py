@@ -218,8 +218,10 @@ class SubscriptionChecks(SubscriptionRecords):
             if upstream is not None:
                 fresh.upstream = canonical(upstream)
             discovered = _discovered(before, upstream, report)
-            if report.versions_found:
-                fresh.latest_version = report.versions_found[0][:255]
+            found_first = report.versions_found[0] if report.versions_found else None
+            latest = newest_upstream(upstream) or found_first
+            if latest:
+                fresh.latest_version = latest[:255]
             fresh.last_checked_at = fresh.last_success_at = now
             fresh.last_error, fresh.failures = None, 0
             fresh.next_check_at = max(fresh.next_check_at, next_time(now, fresh.every_seconds))
@@ -269,6 +271,17 @@ async def _published(packages: PackageCatalog, filename: str) -> bool:
     return True
 
 
+def newest_upstream(upstream: dict[str, Any] | None) -> str | None:
+    """The newest version of an upstream definition, before the overrides (a hold keeps the
+    title behind it): what "upstream at" and the titles list's "behind upstream" compare."""
+    versions = [
+        p["version"]
+        for p in (upstream or {}).get("patches") or []
+        if isinstance(p, dict) and isinstance(p.get("version"), str)
+    ]
+    return max(versions, key=version_key) if versions else None
+
+
 def _discovered(
     before: dict[str, Any] | None,
     upstream: dict[str, Any] | None,
@@ -281,4 +294,4 @@ def _discovered(
     return report.versions_found if report.outcome == "version_added" else []
 
 
-__all__ = ["SubscriptionChecks", "actor_of"]
+__all__ = ["SubscriptionChecks", "actor_of", "newest_upstream"]

@@ -28,7 +28,7 @@ from pomona.settings import Settings
 from pomona.subscriptions.events import SUBSCRIPTION_CHANGED
 from pomona.subscriptions.models import Subscription
 from pomona.subscriptions.overrides import Overrides, load
-from pomona.subscriptions.values import DEFINITION, NewSubscription
+from pomona.subscriptions.values import DEFINITION, NewSubscription, SourceSummary
 from pomona.subscriptions.version_sources import PLUGINS, SourceOptions
 from pomona.titles.access import check_may_write
 from pomona.titles.models import Title
@@ -116,6 +116,20 @@ class SubscriptionRecords:
         )
         async with self.db.sessions() as session:
             return list(await session.scalars(query))
+
+    async def summaries(self) -> dict[str, SourceSummary]:
+        """Every subscribed title's source, by title id, in one query (for lists of titles)."""
+        query = select(
+            Subscription.title_id,
+            Subscription.kind,
+            Subscription.attached,
+            Subscription.failures,
+            Subscription.latest_version,
+            Subscription.last_error,
+        )
+        async with self.db.sessions() as session:
+            rows = (await session.execute(query)).all()
+        return {row[0]: SourceSummary(*row) for row in rows}
 
     async def search(self, *, failing: bool | None = None) -> list[Subscription]:
         query = select(Subscription).order_by(Subscription.title_id)

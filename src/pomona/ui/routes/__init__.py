@@ -14,19 +14,23 @@ from pomona.ui.routes import (
     history,
     jamf,
     job_status,
+    notifications,
     packages,
     peers,
     people,
     session,
+    subscription,
     title_edits,
     titles,
     versions,
+    webhooks,
 )
 
 ROUTERS = (
     session.router,
     dashboard.router,
     history.router,  # before titles: its /titles/{id}/{tab} would take /history
+    subscription.router,  # before titles, for the same reason
     titles.router,
     title_edits.router,
     versions.router,
@@ -36,6 +40,8 @@ ROUTERS = (
     peers.router,
     jamf.router,
     job_status.router,
+    webhooks.router,
+    notifications.router,
 )
 
 

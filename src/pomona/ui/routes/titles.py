@@ -27,7 +27,7 @@ from pomona.titles.schemas import CRITERION_TYPES, OPERATORS
 from pomona.ui.deps import Ui
 from pomona.ui.fields import problems_by_field
 from pomona.ui.pages_http import PREFIX, redirect, render, ui_router
-from pomona.ui.service import STATES
+from pomona.ui.service import SOURCES, STATES, TitleFilter
 
 router = ui_router(prefix=f"{PREFIX}/titles")
 Text = Annotated[str | None, Query(max_length=255)]
@@ -37,6 +37,7 @@ TABS = (
     ("requirements", "Requirements"),
     ("versions", "Versions"),
     ("history", "History"),
+    ("subscription", "Subscription"),
     ("preview", "Preview feed"),
 )
 GUIDED = ("/id", "/name", "/publisher", "/appName", "/bundleId", "/currentVersion")
@@ -50,11 +51,15 @@ async def title_list(
     q: Text = None,
     namespace: Text = None,
     state: Text = None,
+    source: Text = None,
+    behind: Annotated[bool, Query()] = False,
+    failing: Annotated[bool, Query()] = False,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     size = 500
+    only = TitleFilter(state, source, behind, failing)
     found = await ui.titles(
-        query=q, namespace=namespace, state=state, offset=(page - 1) * size, limit=size
+        query=q, namespace=namespace, only=only, offset=(page - 1) * size, limit=size
     )
     template = "titles/rows.html" if request.headers.get("hx-target") == "title-rows" else None
     return render(
@@ -66,6 +71,8 @@ async def title_list(
         namespace=namespace or "",
         state=state or "",
         states=STATES,
+        only=only,
+        sources=SOURCES,
         page=page,
         pages=max(1, -(-found.total // size)),
     )
@@ -240,7 +247,7 @@ async def fields_tab(request: Request, titles: Titles, caller: Reader, title_id:
 async def other_tab(
     request: Request, titles: Titles, caller: Reader, title_id: str, tab: str
 ) -> Response:
-    if tab not in {t for t, _ in TABS} - {"fields", "history"}:
+    if tab not in {t for t, _ in TABS} - {"fields", "history", "subscription"}:
         raise Invalid(f"a title has no tab '{tab}'", "/tab", "path", code="ui_tab_unknown")
     return await title_page(request, titles, caller, title_id, tab)
 

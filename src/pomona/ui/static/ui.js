@@ -106,23 +106,107 @@
   }
 
   // -- live updates -------------------------------------------------------------------------
-  // The hook for the event stream (/api/v1/events/stream, Server-Sent Events): when a server
-  // has it, pages that show something that can change under the user mark an element with
-  // data-live-topic="<event type prefix>" and data-live-url="<fragment to reload>"; an event
-  // whose type starts with the topic reloads that fragment. Nothing connects until a page asks.
-  function setUpLive(root) {
-    var watched = root.querySelectorAll("[data-live-topic]");
-    if (!watched.length || !window.EventSource || window.pomonaStream) return;
-    window.pomonaStream = new EventSource("/api/v1/events/stream");
-    window.pomonaStream.onmessage = function (message) {
-      var type = "";
-      try { type = JSON.parse(message.data).type || ""; } catch (e) { return; }
-      document.querySelectorAll("[data-live-topic]").forEach(function (element) {
-        if (type.indexOf(element.dataset.liveTopic) === 0) {
-          htmx.ajax("GET", element.dataset.liveUrl, { target: element, select: "#" + element.id, swap: "outerHTML" });
-        }
-      });
+  // An element showing what can change under the user has an id, data-live="<patterns>" (event
+  // types or patterns such as title.* or *, separated by spaces), and may have
+  // data-live-subject="title:Firefox" (that subject's events only) and data-live-url (where to
+  // reload it from; by default this page). One EventSource follows /api/v1/events/stream for
+  // the page's patterns, authenticated by the session cookie; an event reloads the regions it
+  // concerns with htmx, each at most twice a second. The stream names every event by its type,
+  // so a listener is added per type of the catalogue (/api/v1/events/types) the patterns match.
+  // The browser reconnects by itself with Last-Event-ID; a stream that ended for good (signed
+  // out, server restarting) is opened again after a pause, from the last event seen.
+  var live = { source: null, patterns: "", last: null, types: null, loading: false, pause: 1000, timers: {} };
+
+  function matches(pattern, type) {
+    // Patterns hold only a-z, 0-9, "_", "." and "*" (the server refuses others).
+    return new RegExp("^" + pattern.split("*").map(function (part) { return part.replace(/\./g, "\\."); }).join(".*") + "$").test(type);
+  }
+
+  function livePatterns() {
+    var found = {};
+    document.querySelectorAll("[data-live]").forEach(function (element) {
+      element.dataset.live.split(/\s+/).forEach(function (pattern) { if (pattern) found[pattern] = true; });
+    });
+    return Object.keys(found).sort().join(",");
+  }
+
+  function reload(id) {
+    if (live.timers[id]) return;
+    live.timers[id] = setTimeout(function () {
+      delete live.timers[id];
+      var element = document.getElementById(id);
+      if (!element) return;
+      var url = element.dataset.liveUrl || window.location.pathname + window.location.search;
+      htmx.ajax("GET", url, { target: element, select: "#" + id, swap: "outerHTML" });
+    }, 500);
+  }
+
+  function received(message) {
+    var event;
+    try { event = JSON.parse(message.data); } catch (e) { return; }
+    live.last = message.lastEventId || live.last;
+    document.querySelectorAll("[data-live]").forEach(function (element) {
+      var subject = element.dataset.liveSubject;
+      if (!element.id || (subject && subject !== event.subject)) return;
+      if (element.dataset.live.split(/\s+/).some(function (p) { return p && matches(p, event.type); })) reload(element.id);
+    });
+  }
+
+  // A stream opened without a last event starts at its opening: what happened between the
+  // page's making (<html data-rendered>) and then is read from the event log.
+  function catchUp() {
+    var since = document.documentElement.dataset.rendered;
+    if (!since) return;
+    var url = "/api/v1/events?perPage=100&type=" + encodeURIComponent(live.patterns) + "&since=" + encodeURIComponent(since);
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (answer) { return answer.ok ? answer.json() : { items: [] }; })
+      .then(function (found) {
+        found.items.forEach(function (event) { received({ data: JSON.stringify(event), lastEventId: "" }); });
+      })
+      .catch(function () {});
+  }
+
+  function connect() {
+    if (live.source) live.source.close();
+    live.source = null;
+    live.patterns = livePatterns();
+    var patterns = live.patterns.split(",");
+    var types = live.types.filter(function (type) { return patterns.some(function (p) { return p && matches(p, type); }); });
+    if (!types.length) return;
+    var url = "/api/v1/events/stream?type=" + encodeURIComponent(live.patterns);
+    if (live.last) url += "&lastEventId=" + encodeURIComponent(live.last);
+    var source = new EventSource(url);
+    live.source = source;
+    types.forEach(function (type) { source.addEventListener(type, received); });
+    source.onopen = function () {
+      live.pause = 1000;
+      document.documentElement.dataset.liveState = "open";
+      if (!live.last) catchUp();
     };
+    source.onerror = function () {
+      if (source.readyState !== EventSource.CLOSED || live.source !== source) return;
+      document.documentElement.dataset.liveState = "closed";
+      live.source = null;
+      setTimeout(function () { if (!live.source) connect(); }, live.pause);
+      live.pause = Math.min(live.pause * 2, 30000);
+    };
+  }
+
+  function setUpLive() {
+    if (!window.EventSource || !window.fetch || !document.querySelector("[data-live]")) return;
+    if (live.types) {
+      if (!live.source || livePatterns() !== live.patterns) connect();
+      return;
+    }
+    if (live.loading) return;
+    live.loading = true;
+    fetch("/api/v1/events/types", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (answer) { return answer.ok ? answer.json() : { items: [] }; })
+      .then(function (found) {
+        live.types = found.items.map(function (type) { return type.name; });
+        connect();
+      })
+      .catch(function () { live.loading = false; });
   }
 
   function setUp(root) {
