@@ -64,3 +64,57 @@ async def test_the_change_log_names_only_what_the_peer_accepts(
     # The dev package's own changes never name it to this peer.
     edit = await client.patch("/api/v1/packages/Dev.pkg", json={"notes": "x"}, headers=admin)
     assert (await changes.changes(peer, later["next"]))["changes"] == []
+
+
+async def test_a_sites_own_state_coming_back_from_a_peer_does_not_undo_a_change(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The peer copied App.pkg untagged; meanwhile this site tagged it. The peer's copy, newer
+    by the clock, comes back marked as an echo: the content is known, the tags are not taken.
+    The same entry from a peer that changed the tags itself is taken."""
+    admin = await make_token(app, "admin", "admin")
+    put = await client.put("/api/v1/packages/App.pkg", content=b"app", headers=admin)
+    assert put.status_code == 201, put.text
+    edit = await client.patch("/api/v1/packages/App.pkg", json={"tags": ["prod"]}, headers=admin)
+    assert edit.status_code == 200, edit.text
+    peer = await _peer(app)
+    receiver = app.state.services.replication.receiver
+    entry = {
+        "kind": "put",
+        "filename": "App.pkg",
+        "sha256": hashlib.sha256(b"app").hexdigest(),
+        "size": 3,
+        "tags": [],
+        "updatedAt": "2099-01-01T00:00:00Z",
+        "echo": True,
+    }
+    await receiver._apply(peer, entry)
+    tags = (await client.get("/api/v1/packages/App.pkg", headers=admin)).json()["tags"]
+    assert tags == ["prod"]
+    await receiver._apply(peer, {**entry, "echo": False})
+    found = (await client.get("/api/v1/packages/App.pkg", headers=admin)).json()
+    assert found["tags"] == []
+    # The record keeps the peer's time, so that any later change anywhere wins over it.
+    assert found["updatedAt"].startswith("2099-01-01")
+
+
+async def test_the_change_log_marks_a_peers_own_state_and_keeps_its_removals_from_it(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    admin = await make_token(app, "admin", "admin")
+    put = await client.put("/api/v1/packages/App.pkg", content=b"app", headers=admin)
+    assert put.status_code == 201, put.text
+    peer = await _peer(app)
+    changes = app.state.services.replication.changes
+    first = await changes.changes(peer, 0)  # offered to the peer
+    assert [c["echo"] for c in first["changes"]] == [False]
+    receiver = app.state.services.replication.receiver
+    sha = hashlib.sha256(b"app").hexdigest()
+    same = {"kind": "put", "filename": "App.pkg", "sha256": sha, "size": 3, "tags": ["prod"]}
+    await receiver._apply(peer, same)  # the peer's tags, taken: the change is the peer's
+    echoed = await changes.changes(peer, first["next"])
+    assert [(c["tags"], c["echo"]) for c in echoed["changes"]] == [(["prod"], True)]
+    # Removed on the peer's word: not sent back to it as a delete of its own package.
+    await receiver._apply(peer, {"kind": "delete", "filename": "App.pkg", "sha256": sha})
+    assert (await client.get("/api/v1/packages/App.pkg", headers=admin)).status_code == 404
+    assert (await changes.changes(peer, echoed["next"]))["changes"] == []
