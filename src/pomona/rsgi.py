@@ -24,6 +24,8 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from pomona.app import Pomona
+from pomona.errors import Internal
+from pomona.errors_http import errors_body, status_of
 from pomona.ops.logs import REQUEST_ID, new_request_id
 from pomona.ops.requests_http import HEADER, path_route
 
@@ -177,11 +179,9 @@ class _Bridge:
                 "unhandled error answering %s %s", self.scope["method"], self.scope["path"]
             )
             if not self._answered:
-                body = (
-                    b'{"errors": [{"path": "", "message": "internal error; see the server log"}]}'
-                )
+                error = Internal("internal error; the server log has the details")
                 headers = [("content-type", "application/json")]
-                self.protocol.response_bytes(500, headers, body)
+                self.protocol.response_bytes(status_of(error), headers, errors_body(error))
                 self._answered = True
         if not self._answered:  # the application sent nothing at all
             self.protocol.response_bytes(500, [], b"")
