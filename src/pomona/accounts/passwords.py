@@ -8,6 +8,7 @@ person's next sign-in (:func:`verify` says so).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from anyio import to_thread
 from argon2 import PasswordHasher, profiles
@@ -20,8 +21,14 @@ HASHER = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
 MIN_LENGTH = 10
 MAX_LENGTH = 1024  # argon2 takes any length; a bound keeps a megabyte "password" off the hasher
 
-# Verified when there is no account, so that an unknown name costs what a known one does.
-_ABSENT = HASHER.hash("no account has this password")
+
+
+@cache
+def _absent() -> str:
+    """Verified when there is no account, so that an unknown name costs what a known one does.
+    Made on first use: a hash costs tens of milliseconds, which every process (each worker, each
+    CLI command) would otherwise pay at import."""
+    return HASHER.hash("no account has this password")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +73,7 @@ async def verify(stored: str | None, password: str) -> Verified:
 
     def work() -> Verified:
         try:
-            HASHER.verify(stored or _ABSENT, password)
+            HASHER.verify(stored or _absent(), password)
         except (VerificationError, InvalidHashError):
             return Verified(False)
         if stored is None:
