@@ -10,7 +10,8 @@ cores, that is what separates the feed from nginx (``docs/performance.md``).
 Everything else (the API, the web UI, package downloads and uploads, the event stream) goes
 through :class:`_Bridge`, which gives the ASGI application what an ASGI server would: a scope,
 the request body as it arrives, the client's disconnect, and the answer whole, streamed, or as
-a file the server sends itself (``http.response.pathsend``).
+a file or one range of it that the server sends itself (``http.response.pathsend``, and
+:data:`~pomona.packages.routes.downloads.PATHSEND_RANGE`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pomona.errors import Internal
 from pomona.errors_http import errors_body, status_of
 from pomona.ops.logs import REQUEST_ID, new_request_id
 from pomona.ops.requests_http import HEADER, path_route
+from pomona.packages.routes.downloads import PATHSEND_RANGE
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,9 @@ class _Protocol(Protocol):
     async def client_disconnect(self) -> None: ...
     def response_bytes(self, status: int, headers: StrHeaders, body: bytes) -> None: ...
     def response_file(self, status: int, headers: StrHeaders, file: str) -> None: ...
+    def response_file_range(
+        self, status: int, headers: StrHeaders, file: str, start: int, end: int
+    ) -> None: ...
     def response_stream(self, status: int, headers: StrHeaders) -> _Stream: ...
 
 
@@ -162,7 +167,7 @@ class _Bridge:
             ],
             "client": _address(scope.client),
             "server": _address(scope.server),
-            "extensions": {"http.response.pathsend": {}},
+            "extensions": {"http.response.pathsend": {}, PATHSEND_RANGE: {}},
         }
         self._body: Any = None
         self._body_done = False
@@ -217,6 +222,11 @@ class _Bridge:
                 await self._stream.send_bytes(body)
         elif kind == "http.response.pathsend":
             self.protocol.response_file(self._status, self._headers, message["path"])
+            self._answered = True
+        elif kind == PATHSEND_RANGE:  # end exclusive, as granian takes it
+            self.protocol.response_file_range(
+                self._status, self._headers, message["path"], message["start"], message["end"]
+            )
             self._answered = True
 
 

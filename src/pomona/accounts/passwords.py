@@ -22,7 +22,6 @@ MIN_LENGTH = 10
 MAX_LENGTH = 1024  # argon2 takes any length; a bound keeps a megabyte "password" off the hasher
 
 
-
 @cache
 def _absent() -> str:
     """Verified when there is no account, so that an unknown name costs what a known one does.

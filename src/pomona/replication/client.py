@@ -41,6 +41,18 @@ class Target:
     key: str
 
 
+@dataclass(frozen=True, slots=True)
+class Ranged:
+    """A signed ranged GET, ready to send: ``url`` names the checked address, ``headers``
+    carry the signature and the peer's own host name, ``sni`` is the name TLS verifies."""
+
+    peer_url: str
+    url: str
+    headers: dict[str, str]
+    sni: str | None
+    size: int
+
+
 class PeerError(Exception):
     """A peer could not be reached, or answered something other than what was asked."""
 
@@ -96,14 +108,23 @@ class PeerClient:
             raise PeerError(_refusal(target.url, answer), answer.status_code)
         return orjson.loads(answer.content) if answer.content else None
 
+    async def ranged(self, target: Target, path: str, start: int, end: int) -> Ranged:
+        """The signed GET of bytes ``start`` up to ``end`` (exclusive) of ``path``, checked
+        against the fetch policy, for :meth:`stream` or a blocking reader
+        (:mod:`pomona.replication.ranges`)."""
+        url, headers, extensions = await self._prepare(
+            target, "GET", PROTOCOL + path, b"", {"Range": f"bytes={start}-{end - 1}"}
+        )
+        return Ranged(target.url, url, headers, extensions.get("sni_hostname"), end - start)
+
     @contextlib.asynccontextmanager
     async def stream(
         self, target: Target, path: str, start: int, end: int
     ) -> AsyncIterator[httpx.Response]:
         """A ranged GET of bytes ``start`` up to ``end`` (exclusive), streamed."""
-        url, headers, extensions = await self._prepare(
-            target, "GET", PROTOCOL + path, b"", {"Range": f"bytes={start}-{end - 1}"}
-        )
+        request = await self.ranged(target, path, start, end)
+        url, headers = request.url, request.headers
+        extensions = {"sni_hostname": request.sni} if request.sni else {}
         try:
             async with self.http.stream(
                 "GET", url, headers=headers, extensions=extensions
@@ -122,8 +143,13 @@ class PeerClient:
 
 
 def _refusal(url: str, answer: httpx.Response) -> str:
+    return refusal(url, answer.status_code, answer.content)
+
+
+def refusal(url: str, status: int, body: bytes) -> str:
+    """What a peer's refusal says: the first problem of its error body, or its text."""
     try:
-        said = answer.json()["errors"][0]["message"]
+        said = orjson.loads(body)["errors"][0]["message"]
     except (ValueError, KeyError, IndexError, TypeError):
-        said = answer.text[:200]
-    return f"{url} answered {answer.status_code}: {said}"
+        said = body[:200].decode("utf-8", "replace")
+    return f"{url} answered {status}: {said}"

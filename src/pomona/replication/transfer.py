@@ -21,22 +21,27 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from anyio import to_thread
-from sqlalchemy import delete, select, update
+from anyio import CapacityLimiter, from_thread, to_thread
+from sqlalchemy import delete, insert, select, update
 
 from pomona.characters import is_hex_digest
 from pomona.db import Database, utcnow
 from pomona.errors import ChecksumMismatch
 from pomona.packages.hashing import Digests
-from pomona.replication.client import PeerClient, PeerError, Target
+from pomona.replication.client import PeerClient, PeerError, Ranged, Target
 from pomona.replication.landing import InOrder
 from pomona.replication.models import Peer, Transfer, TransferChunk
+from pomona.replication.ranges import RangeReader
 from pomona.replication.throttle import Buckets
 from pomona.settings import Settings
 
 log = logging.getLogger("pomona.replication")
 
 NOTE_EVERY = 0.5  # seconds between writes of a running transfer's progress
+FLUSH_EVERY = 64 * 1024 * 1024  # bytes landed between two flushes of the partial file to disk
+# Threads reading streams hold them for a whole run of chunks: their own limit keeps them from
+# taking every thread of the default limiter (40), which short file and hashing work shares.
+READERS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,34 +74,12 @@ def _write(path: Path, offset: int, data: bytes) -> None:
         os.close(fd)
 
 
-def _check_and_write(path: Path, offset: int, data: bytes, sha256: str) -> bool:
-    """Write the chunk if it is the one expected (one trip to a worker thread for both)."""
-    if hashlib.sha256(data).hexdigest() != sha256:
-        return False
-    _write(path, offset, data)
-    return True
-
-
 def _sync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _split(pieces: list[bytes], size: int) -> tuple[bytes, list[bytes]]:
-    """The first ``size`` bytes of ``pieces`` (which hold at least that many), and the rest;
-    only the piece that straddles the boundary is cut."""
-    taken = 0
-    for count, piece in enumerate(pieces):
-        if taken + len(piece) >= size:
-            cut = size - taken
-            head, tail = piece[:cut], piece[cut:]
-            rest = [tail, *pieces[count + 1 :]] if tail else pieces[count + 1 :]
-            return b"".join([*pieces[:count], head]), rest
-        taken += len(piece)
-    raise ValueError(f"{taken} bytes held, {size} wanted")
 
 
 def _prepare(path: Path, size: int) -> None:
@@ -115,6 +98,14 @@ class Fetcher:
         self.buckets = buckets
         self.directory = settings.resolved_upload_dir
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._readers: CapacityLimiter | None = None
+
+    @property
+    def readers(self) -> CapacityLimiter:
+        """The threads the streams read on (made on first use, inside the event loop)."""
+        if self._readers is None:
+            self._readers = CapacityLimiter(READERS)
+        return self._readers
 
     def partial_path(self, transfer: Transfer) -> Path:
         return self.directory / f"replica-{transfer.pk}-{transfer.sha256[:16]}.part"
@@ -263,6 +254,11 @@ class _Run:
         known = (transfer.md5, transfer.sha512)
         self.hashes = InOrder(path, transfer.size, transfer.chunk_size, chunks, known)
         self.noted = 0.0  # when the transfer's row and the peer's hold were last written
+        self.stopped = False  # set when a stream fails: no thread lands a chunk after that
+        self.flushed = self.received  # bytes landed when the last flush to disk began
+        self.flushing: asyncio.Task[None] | None = None
+        self._pending: list[int] = []  # chunks landed and not yet recorded (see _record)
+        self._recording = asyncio.Lock()
 
     def _span(self, index: int) -> tuple[int, int]:
         start = index * self.transfer.chunk_size
@@ -288,43 +284,69 @@ class _Run:
         finally:
             for stream in streams:
                 stream.cancel()
+            if self.flushing is not None:
+                await asyncio.gather(self.flushing, return_exceptions=True)
+
+    def _flush_now_and_then(self) -> None:
+        """Start writing what has landed to disk every FLUSH_EVERY bytes, one flush at a time,
+        while the transfer goes on: the file is synced whole before it is published, and that
+        sync then has only the last stretch left to write instead of the whole file."""
+        if self.received - self.flushed < FLUSH_EVERY:
+            return
+        if self.flushing is not None and not self.flushing.done():
+            return
+        self.flushed = self.received
+        self.flushing = asyncio.create_task(to_thread.run_sync(_sync, self.path))
 
     async def _stream(self, runs: asyncio.Queue[list[int]]) -> None:
-        while not runs.empty():
-            run = runs.get_nowait()
-            start, _ = self._span(run[0])
-            _, end = self._span(run[-1])
-            async with self.fetcher.client.stream(
-                self.sources[0], f"/blobs/{self.transfer.sha256}", start, end
-            ) as answer:
-                # The pieces as the socket gives them, joined once per chunk: one copy of
-                # each byte on this side (a growing buffer sliced per chunk made three).
-                pieces: list[bytes] = []
-                held = 0
-                position = 0
-                async for piece in answer.aiter_raw():
-                    await self.bucket.take(len(piece))
-                    await self.fetcher.buckets.overall.take(len(piece))
-                    pieces.append(piece)
-                    held += len(piece)
-                    while position < len(run):
-                        first, last = self._span(run[position])
-                        if held < last - first:
-                            break
-                        data, pieces = _split(pieces, last - first)
-                        held -= len(data)
-                        await self._land(run[position], data)
-                        position += 1
-                if position < len(run):
-                    raise PeerError(f"{self.peer.url} sent less than was asked for")
+        """Fetch runs of chunks until none is left, over one connection read on a thread."""
+        reader = RangeReader(self.settings.replication_timeout_seconds)
+        try:
+            while not runs.empty() and not self.stopped:
+                run = runs.get_nowait()
+                start, _ = self._span(run[0])
+                _, end = self._span(run[-1])
+                request = await self.fetcher.client.ranged(
+                    self.sources[0], f"/blobs/{self.transfer.sha256}", start, end
+                )
+                await to_thread.run_sync(
+                    self._pull,
+                    reader,
+                    request,
+                    run,
+                    abandon_on_cancel=True,
+                    limiter=self.fetcher.readers,
+                )
+        except BaseException:
+            # Failed or cancelled (another stream failed, the process stops): a thread let go
+            # lands nothing more, and closing its connection wakes it from its read.
+            self.stopped = True
+            raise
+        finally:
+            reader.close()
 
-    async def _land(self, index: int, data: bytes) -> None:
-        """Verify a chunk, write it, record it; a wrong one is fetched from another source."""
-        start, _ = self._span(index)
-        written = await to_thread.run_sync(
-            _check_and_write, self.path, start, data, self.chunks[index]
-        )
-        if not written:
+    def _pull(self, reader: RangeReader, request: Ranged, run: list[int]) -> None:
+        """On a worker thread: read each chunk of ``run``, check it, write it, land it."""
+        spans = [self._span(index) for index in run]
+        fd = os.open(self.path, os.O_WRONLY)
+        try:
+            pieces = reader.chunks(request, [end - start for start, end in spans])
+            for index, (start, _), data in zip(run, spans, pieces, strict=True):
+                good = hashlib.sha256(data).hexdigest() == self.chunks[index]
+                if good:
+                    os.pwrite(fd, data, start)
+                if self.stopped:
+                    return
+                from_thread.run(self._land, index, data if good else None)
+        finally:
+            os.close(fd)
+
+    async def _land(self, index: int, data: bytes | None) -> None:
+        """Record a chunk that is written (``data``), or fetch one that came wrong (None) from
+        another source first."""
+        if self.stopped:
+            return
+        if data is None:
             log.warning(
                 "chunk %d of %s from %s does not match its SHA-256; trying another peer",
                 index,
@@ -332,28 +354,48 @@ class _Run:
                 self.peer.url,
             )
             data = await self._elsewhere(index)
-            await to_thread.run_sync(_write, self.path, start, data)
+            await to_thread.run_sync(_write, self.path, self._span(index)[0], data)
+        # Taken after the chunk, before the stream reads on: the stream keeps to the rate.
+        await self.bucket.take(len(data))
+        await self.fetcher.buckets.overall.take(len(data))
         self.received += len(data)
         self.fresh += len(data)
-        now = time.monotonic()
-        rate = int(self.fresh / max(now - self.started, 1e-3))
-        note = now - self.noted >= NOTE_EVERY or self.received >= self.transfer.size
-        if note:
-            self.noted = now
-        async with self.fetcher.db.transaction() as session:
-            session.add(TransferChunk(transfer_pk=self.transfer.pk, chunk=index))
-            if note:
-                await session.execute(
-                    update(Transfer)
-                    .where(Transfer.pk == self.transfer.pk)
-                    .values(received=self.received, rate=rate, updated_at=utcnow())
-                )
-                # Still pulling: renew the hold on the peer (see hold_for).
-                held = utcnow() + hold_for(self.settings)
-                await session.execute(
-                    update(Peer).where(Peer.pk == self.peer.pk).values(pulling_until=held)
-                )
+        self._flush_now_and_then()
+        await self._record(index)
         await self.hashes.landed(index, data)
+
+    async def _record(self, index: int) -> None:
+        """Record chunk ``index`` as landed, in the database, before its stream reads on.
+
+        Group commit: the chunks that land while a record is being written wait for the lock
+        together, and the first of them to get it writes them all in one transaction. With
+        several streams that is a commit for two to four chunks instead of one each (a commit
+        costs about as much Python as everything else a chunk does on the event loop)."""
+        self._pending.append(index)
+        async with self._recording:
+            if not self._pending:
+                return  # written with an earlier group
+            indexes, self._pending = self._pending, []
+            now = time.monotonic()
+            note = now - self.noted >= NOTE_EVERY or self.received >= self.transfer.size
+            async with self.fetcher.db.transaction() as session:
+                await session.execute(
+                    insert(TransferChunk),
+                    [{"transfer_pk": self.transfer.pk, "chunk": i} for i in indexes],
+                )
+                if note:
+                    self.noted = now
+                    rate = int(self.fresh / max(now - self.started, 1e-3))
+                    await session.execute(
+                        update(Transfer)
+                        .where(Transfer.pk == self.transfer.pk)
+                        .values(received=self.received, rate=rate, updated_at=utcnow())
+                    )
+                    # Still pulling: renew the hold on the peer (see hold_for).
+                    held = utcnow() + hold_for(self.settings)
+                    await session.execute(
+                        update(Peer).where(Peer.pk == self.peer.pk).values(pulling_until=held)
+                    )
 
     async def _elsewhere(self, index: int) -> bytes:
         start, end = self._span(index)

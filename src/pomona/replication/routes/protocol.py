@@ -9,14 +9,13 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Path, Request, Response
-from fastapi.responses import FileResponse
 
 from pomona.audit.service import Who
 from pomona.budget_http import api_router
 from pomona.deps import ServicesDep
 from pomona.errors import Invalid
 from pomona.errors_http import error_responses
-from pomona.packages.routes.downloads import DOWNLOAD_PIECE, serve
+from pomona.packages.routes.downloads import serve
 from pomona.packages.routes.schemas import responses
 from pomona.replication.deps import Replication
 from pomona.replication.models import Peer
@@ -91,10 +90,7 @@ async def blob(request: Request, found: ServicesDep, sha256: Sha256) -> Response
     """The bytes of a content the calling peer may read, with Range. Signed by a paired peer."""
     peer, _ = await _peer(request, found.replication)
     located = await found.replication.changes.locate(peer, sha256)
-    answer = serve(request, found.packages.storage, located, redirect=False, presign_seconds=0)
-    if isinstance(answer, FileResponse):
-        answer.chunk_size = DOWNLOAD_PIECE  # as package downloads: fewer trips to the threads
-    return answer
+    return serve(request, found.packages.storage, located, redirect=False, presign_seconds=0)
 
 
 @api.post("/report", responses=error_responses(401, 413, 422), openapi_extra=SIGNED)
