@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import orjson
 import pytest
+import trustme
 
 from pomona.replication.client import PeerError, Ranged
 from pomona.replication.ranges import RangeReader
@@ -44,17 +47,24 @@ def _partial(body: bytes, length: int | None = None, close: bool = False) -> byt
 
 
 @contextmanager
-def peer(answer: Answer) -> Iterator[tuple[str, list[int]]]:
-    """A peer answering each request with ``answer``; the URL, and the requests per connection."""
+def peer(answer: Answer, tls: ssl.SSLContext | None = None) -> Iterator[tuple[str, list[int]]]:
+    """A peer answering each request with ``answer`` (over TLS with ``tls``); the URL, and the
+    requests per connection."""
     connections: list[int] = []
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
             connections.append(0)
             mine = len(connections) - 1
-            while _read_request(self.request):
+            connection = self.request
+            if tls is not None:
+                try:
+                    connection = tls.wrap_socket(connection, server_side=True)
+                except (ssl.SSLError, OSError):
+                    return  # the client refused the certificate
+            while _read_request(connection):
                 connections[mine] += 1
-                answer(self.request, connections[mine])
+                answer(connection, connections[mine])
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
@@ -160,3 +170,28 @@ def test_close_from_another_thread_wakes_a_read_under_way() -> None:
     assert not thread.is_alive()
     assert failed
     assert "less than was asked for" in str(failed[0])
+
+
+def test_https_is_verified_against_the_peers_name_at_the_checked_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    authority = trustme.CA()
+    certificate = authority.issue_cert("peer.example")
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(server_side)
+
+    def answer(connection: socket.socket, _: int) -> None:
+        connection.sendall(_partial(DATA))
+
+    with peer(answer, server_side) as (url, connections):
+        https = url.replace("http://", "https://")
+        good = Ranged(https, f"{https}/blob", {"Host": "peer.example"}, "peer.example", len(DATA))
+        reader = RangeReader(timeout=5)
+        assert b"".join(reader.chunks(good, [len(DATA)])) == DATA
+        reader.close()
+        wrong = Ranged(https, f"{https}/blob", {}, "other.example", len(DATA))
+        with pytest.raises(PeerError, match="did not answer"):
+            list(RangeReader(timeout=5).chunks(wrong, [len(DATA)]))
+    assert connections[0] == 1
