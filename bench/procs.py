@@ -201,6 +201,19 @@ def start_pomona(variant: str, data_dir: Path, cwd: Path) -> Server:
     return _start(variant, command, f"http://127.0.0.1:{port}", "/jamf/v1/", env, cwd)
 
 
+def start_floor(routes: dict[str, Path], cwd: Path) -> Server:
+    """granian serving ``routes`` through the do-nothing application of :mod:`bench.floor`."""
+    port = free_port()
+    env = {**os.environ, "BENCH_FLOOR_ROUTES": json.dumps({k: str(v) for k, v in routes.items()})}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).parent.parent), env.get("PYTHONPATH", "")]
+    )
+    command = [sys.executable, "-m", "granian", "--interface", "rsgi", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--log-level", "warning", "bench.floor:app"]
+    probe = next(iter(routes), "/")
+    return _start("granian-floor", command, f"http://127.0.0.1:{port}", probe, env, cwd)
+
+
 NGINX_CONF = """\
 worker_processes {workers};
 user root;

@@ -43,6 +43,7 @@ from bench.procs import (
     pomona_env,
     rss_bytes,
     running,
+    start_floor,
     start_nginx,
     start_nginx_front,
     start_pomona,
@@ -108,7 +109,9 @@ def write_static(run: Run, server: Server, paths: dict[str, str]) -> dict[str, P
     return routes
 
 
-def feed(run: Run, pomonas: list[Server], nginx: Server, paths: dict[str, str]) -> None:
+def feed(
+    run: Run, pomonas: list[Server], nginx: Server, floor: Server, paths: dict[str, str]
+) -> None:
     rows = []
     met = True
     for path, name in paths.items():
@@ -117,13 +120,13 @@ def feed(run: Run, pomonas: list[Server], nginx: Server, paths: dict[str, str]) 
             reference = None
             # Interleaved: each Pomona figure is taken right after nginx's, so a change in the
             # machine's load during the run hits both sides alike.
-            for server in [nginx, *pomonas]:
+            for server in [nginx, floor, *pomonas]:
                 say(f"feed {path} c={connections} {server.name}")
                 load = measure(run, server, path, connections)
                 if reference is None:
                     reference = load
                 verdict = ""
-                if server is not nginx:
+                if server not in (nginx, floor):
                     half = load.requests_per_second >= reference.requests_per_second / 2
                     fast = connections < 32 or load.p99_ms < 10
                     verdict = "yes" if half and fast else "**no**"
@@ -147,7 +150,9 @@ def feed(run: Run, pomonas: list[Server], nginx: Server, paths: dict[str, str]) 
         f"### Jamf feed ({run.profile.titles} titles + one of {run.profile.big_versions} "
         f"versions; wrk, {run.profile.seconds:g} s per row)\n\n"
         "Target: at least 0.5 x nginx's requests/s, and p99 under 10 ms at 32 connections. "
-        f"All met: **{'yes' if met else 'no'}**.\n\n" + table(header, rows)
+        f"All met: **{'yes' if met else 'no'}**. *granian-floor* is granian answering the same "
+        "bytes from a do-nothing RSGI application (`bench/floor.py`): the most a Python "
+        "application under granian can serve here.\n\n" + table(header, rows)
     )
 
 
@@ -609,10 +614,11 @@ def main(argv: list[str] | None = None) -> int:
             others = [start_pomona(v, run.data_dir, work) for v in variants[1:]]
             nginx_workers = "1" if args.smoke else "auto"
             nginx = start_nginx(run.www, work, routes, workers=nginx_workers)
-            with running([*others, nginx]):
+            floor = start_floor(routes, work)
+            with running([*others, nginx, floor]):
                 pomonas = [main_server, *others]
                 if "feed" in scenarios:
-                    feed(run, pomonas, nginx, paths)
+                    feed(run, pomonas, nginx, floor, paths)
                 if "fleet" in scenarios:
                     fleet(run, pomonas)
                 if "packages" in scenarios:

@@ -4,6 +4,7 @@ through the API, killed with SIGKILL and started again on the same port and data
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -63,6 +64,7 @@ class Site:
             env=self.env,
             stdout=self.log,
             stderr=self.log,
+            start_new_session=True,  # its own process group: see kill
         )
 
     def ready(self) -> None:
@@ -100,8 +102,10 @@ class Site:
             self.token = made.stdout.strip()
 
     def kill(self) -> None:
+        """SIGKILL the server and its workers, as a crash of the machine would. (The server's
+        process alone would leave granian's worker serving on, orphaned.)"""
         assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         self.log.close()
 
@@ -113,6 +117,9 @@ class Site:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):  # a worker left behind
+                os.killpg(self.process.pid, signal.SIGKILL)
         if self.log is not None:
             self.log.close()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -193,6 +194,12 @@ class Server:
     env: dict[str, str]
     process: subprocess.Popen[bytes]
 
+    def kill(self) -> None:
+        """SIGKILL the server and its workers, as a crash of the machine would: no cleanup.
+        (The server's process alone would leave granian's worker serving on, orphaned.)"""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
     def pomona(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         """Run the ``pomona`` command against this server's data directory."""
         return subprocess.run(
@@ -225,6 +232,7 @@ def serving(folder: Path, *options: str, **env: str) -> Iterator[Server]:
         env=environment,
         stdout=log,
         stderr=log,
+        start_new_session=True,  # its own process group: see Server.kill
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120  # a busy machine starts a server slowly; never a verdict
@@ -248,6 +256,8 @@ def serving(folder: Path, *options: str, **env: str) -> Iterator[Server]:
             process.kill()
             raise
         finally:
+            with contextlib.suppress(ProcessLookupError):  # a worker left behind
+                os.killpg(process.pid, signal.SIGKILL)
             log.close()
 
 
