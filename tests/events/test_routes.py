@@ -139,3 +139,48 @@ async def test_the_prune_removes_events_past_the_retention_with_their_deliveries
     assert [e.pk for e in await events_of(app)] == [old[2].pk]
     report = app.state.services.tasks.events.prune().get(blocking=True, timeout=60)
     assert report == {"removed": 0}
+
+
+async def test_a_caller_limited_to_namespaces_or_titles_reads_only_their_events(
+    app: FastAPI, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    made = await client.post(
+        "/api/v1/namespaces", json={"slug": "acme", "displayName": "Acme"}, headers=admin
+    )
+    await ok(made, 201)
+    await _titles(client, admin, 2)  # T0, T1 on the default feed
+    body = {**EXAMPLE, "id": "Tool"}
+    await ok(
+        await client.post("/api/v1/titles", json=body, params={"namespace": "acme"}, headers=admin),
+        201,
+    )
+    await ok(await client.put("/api/v1/packages/A.pkg", content=b"a" * 10, headers=admin), 201)
+    tokens = app.state.services.tokens
+    _, secret = await tokens.create("acme", ["events:read"], namespaces=["acme"])
+    publisher = {"Authorization": f"Bearer {secret}"}
+    titled = await make_token(app, "t1", "events:read", titles=["T1"])
+
+    async def seen(headers: dict[str, str], **params: str) -> list[tuple[str, str]]:
+        page = await ok(await client.get("/api/v1/events", params=params, headers=headers))
+        return [(e["type"], e["subject"]) for e in page["items"]]
+
+    everything = await seen(admin)
+    assert ("package.published", "package:A.pkg") in everything
+    assert await seen(publisher) == [("title.created", "title:Tool")]
+    assert await seen(publisher, type="package.*") == []
+    assert await seen(titled) == [("title.created", "title:T1")]
+    # The stream keeps to the same limits.
+    streamed = await client.get(
+        "/api/v1/events/stream", params={"lastEventId": "0"}, headers=publisher
+    )
+    assert streamed.status_code == 200
+    assert "title:Tool" in streamed.text
+    assert "package:A.pkg" not in streamed.text
+    assert "title:T0" not in streamed.text
+    # Asking for another namespace is refused, and says which it may read.
+    refused = await client.get("/api/v1/events", params={"namespace": "default"}, headers=publisher)
+    assert refused.status_code == 403
+    problem = refused.json()["errors"][0]
+    assert problem["code"] == "namespace_forbidden"
+    assert problem["path"] == "/namespace"
+    assert "acme" in problem["message"]

@@ -217,3 +217,30 @@ async def test_subscriptions_through_the_api(
         "notification.subscription_create",
         "notification.subscription_create",
     ]
+
+
+async def test_a_publisher_is_mailed_about_their_namespaces_only(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    smtp_sink: Sink,  # noqa: F811
+) -> None:
+    await make_person(app, "dave", "publisher@acme")
+    await accounts(app).people.edit("dave", AccountEdit(email="dave@example.com"))
+    dave = await personal_token(app, "dave")
+    made = await client.post(ME, json={"pattern": "*"}, headers=dave)
+    assert made.status_code == 201, made.text
+    service = _service(app)
+    await service.dispatch()  # the first run starts at the present
+
+    theirs = await _emit(app, "title.created", "acme")
+    await _emit(app, "title.created", "other")
+    await _emit(app, "title.created", "default")
+    await _emit(app, "package.published")  # the whole site's, not a namespace's
+    found = await service.dispatch()
+    assert found.read == 4
+    assert found.recorded == 1
+    for delivery in found.immediate:
+        await service.send(delivery)
+    (mail,) = smtp_sink.wait(1)
+    assert mail["To"] == "dave@example.com"
+    assert theirs in mail.get_body(("plain",)).get_content()

@@ -9,7 +9,7 @@ second per open stream costs less than a bus shared across processes would.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,31 @@ PRUNE_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
+class ReadLimit:
+    """What a reader limited to namespaces or titles (a publisher, a token for some titles)
+    may read of the event log: those titles' events, and none of the other domains' (packages,
+    peers, Jamf Pro), which belong to the whole site. None in a field: no limit there. Held in
+    two forms, for the query of the API and for the mail dispatcher, which reads events once
+    for everyone."""
+
+    namespaces: frozenset[str] | None = None
+    titles: frozenset[str] | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.namespaces is not None:
+            found.append(Event.namespace.in_(sorted(self.namespaces)))
+        if self.titles is not None:
+            found.append(Event.subject.in_([f"title:{t}" for t in sorted(self.titles)]))
+        return found
+
+    def allows(self, namespace: str | None, subject: str | None) -> bool:
+        if self.namespaces is not None and namespace not in self.namespaces:
+            return False
+        return self.titles is None or subject in {f"title:{t}" for t in self.titles}
+
+
+@dataclass(frozen=True, slots=True)
 class EventFilter:
     """Which events a reader wants. ``types`` are patterns (``title.*``); ``subject`` ending in
     ``*`` matches as a prefix (``title:*``)."""
@@ -34,6 +59,7 @@ class EventFilter:
     namespace: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    limit: ReadLimit = field(default_factory=ReadLimit)  # the reader's own
 
     def check(self) -> None:
         patterns.check(self.types, "/type", "query")
@@ -54,7 +80,7 @@ class EventFilter:
             found.append(Event.at >= self.since)
         if self.until is not None:
             found.append(Event.at <= self.until)
-        return found
+        return found + self.limit.conditions()
 
 
 @dataclass(frozen=True, slots=True)

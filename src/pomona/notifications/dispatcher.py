@@ -12,6 +12,7 @@ with the webhook dispatcher; a new one starts at the present, so nobody is maile
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -19,9 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pomona import wildcards
 from pomona.accounts.models import Account, AccountGrant
+from pomona.accounts.roles import parse_all, principal
 from pomona.db import Database, utcnow
+from pomona.errors import Invalid
 from pomona.events.cursors import OutboxReader, Overtaken
 from pomona.events.models import Event
+from pomona.events.service import ReadLimit
 from pomona.notifications.models import NotificationDelivery, NotificationSubscription
 
 log = logging.getLogger("pomona.notifications")
@@ -38,6 +42,7 @@ class Wish:
     pattern: str
     namespace: str | None
     mode: str
+    limit: ReadLimit  # the person's own: a publisher is mailed about their namespaces only
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +75,20 @@ class Dispatcher:
             a.pk: a
             for a in await session.scalars(select(Account).where(Account.disabled.is_(False)))
         }
+        specs: dict[int, list[str]] = defaultdict(list)
+        for pk, spec in await session.execute(select(AccountGrant.account_pk, AccountGrant.spec)):
+            specs[pk].append(spec)
+        limits = {pk: _limit(a.username, specs[pk]) for pk, a in people.items()}
         subscribed = await session.scalars(select(NotificationSubscription))
         wishes = [
-            Wish(s.account_pk, s.pattern, s.namespace, s.mode)
+            Wish(s.account_pk, s.pattern, s.namespace, s.mode, limits[s.account_pk])
             for s in subscribed
             if s.account_pk in people
         ]
         if self.admin_defaults:
-            admins = await session.scalars(
-                select(AccountGrant.account_pk).where(AccountGrant.spec == "admin")
-            )
-            for pk in set(admins) & set(people):
-                wishes += [Wish(pk, p, None, "immediate") for p in self.admin_defaults]
+            admins = {pk for pk in people if "admin" in specs[pk]}
+            for pk in admins:
+                wishes += [Wish(pk, p, None, "immediate", ReadLimit()) for p in self.admin_defaults]
         return wishes, people
 
     async def _match(
@@ -103,6 +110,8 @@ class Dispatcher:
             muted: set[int] = set()
             for wish in wishes:
                 if wish.namespace is not None and wish.namespace != event.namespace:
+                    continue
+                if not wish.limit.allows(event.namespace, event.subject):
                     continue
                 if not wildcards.matches(wish.pattern, event.type):
                     continue
@@ -138,3 +147,15 @@ class Dispatcher:
                 added.append(delivery)
         await session.flush()
         return added
+
+
+def _limit(username: str, specs: list[str]) -> ReadLimit:
+    """The namespaces and titles a person's roles limit them to, as when they call the API
+    (:func:`~pomona.accounts.roles.principal`); roles that no longer read (stored before a rule
+    changed) are read as no access at all, and logged."""
+    try:
+        found = principal(username, parse_all(specs))
+    except Invalid:
+        log.warning("the roles of %s cannot be read: %s", username, ", ".join(specs))
+        return ReadLimit(frozenset(), frozenset())
+    return ReadLimit(found.namespaces, found.titles)

@@ -11,14 +11,15 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from pomona.audit.routes import Moment
+from pomona.auth.scopes import Principal
 from pomona.budget_http import api_router
 from pomona.characters import is_number
 from pomona.deps import SettingsDep
-from pomona.errors import Invalid, Problem
+from pomona.errors import Forbidden, Invalid, Problem
 from pomona.errors_http import error_responses
 from pomona.events.catalog import catalog, event_type
 from pomona.events.deps import EventReader, Events, Stopping
-from pomona.events.service import EventFilter, EventView
+from pomona.events.service import EventFilter, EventView, ReadLimit
 from pomona.events.stream_http import stream
 from pomona.times import format_time
 
@@ -86,14 +87,33 @@ NamespaceQuery = Annotated[
 
 
 def _filter(
+    caller: Principal,
     types: str | None,
     subject: str | None,
     namespace: str | None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> EventFilter:
+    """The filter asked for, within what the caller may read (a namespace outside its own is
+    refused rather than answered empty, so that a script learns why it sees nothing)."""
+    if namespace and caller.namespaces is not None and namespace not in caller.namespaces:
+        may = ", ".join(sorted(caller.namespaces)) or "no namespace"
+        raise Forbidden(
+            f"this token may read the events of namespace '{namespace}' only if it is one of its "
+            f"own; it may read: {may}",
+            "/namespace",
+            "query",
+            code="namespace_forbidden",
+        )
     names = [t.strip() for t in (types or "").split(",") if t.strip()]
-    return EventFilter(names, subject, namespace, _aware(since), _aware(until))
+    return EventFilter(
+        names,
+        subject,
+        namespace,
+        _aware(since),
+        _aware(until),
+        ReadLimit(caller.namespaces, caller.titles),
+    )
 
 
 api = api_router(prefix="/api/v1/events", tags=["events"])
@@ -103,7 +123,7 @@ api = api_router(prefix="/api/v1/events", tags=["events"])
 async def list_events(
     events: Events,
     settings: SettingsDep,
-    _caller: EventReader,
+    caller: EventReader,
     types: TypeQuery = None,
     subject: SubjectQuery = None,
     namespace: NamespaceQuery = None,
@@ -115,10 +135,10 @@ async def list_events(
     per_page: Annotated[int, Query(alias="perPage", ge=1, le=10_000)] = 50,
 ) -> EventListOut:
     """The event log, oldest first from ``after``: follow ``next`` until it is null. Needs
-    ``events:read``."""
+    ``events:read``; a caller limited to namespaces or titles reads only those titles' events."""
     per_page = min(per_page, settings.page_size_max)
     found = await events.page(
-        _filter(types, subject, namespace, since, until), after=after, limit=per_page
+        _filter(caller, types, subject, namespace, since, until), after=after, limit=per_page
     )
     return EventListOut(
         items=[event_out(e) for e in found.items], next=found.next_cursor, perPage=per_page
@@ -138,7 +158,7 @@ async def stream_events(
     events: Events,
     settings: SettingsDep,
     stopping: Stopping,
-    _caller: EventReader,
+    caller: EventReader,
     types: TypeQuery = None,
     subject: SubjectQuery = None,
     namespace: NamespaceQuery = None,
@@ -156,8 +176,9 @@ async def stream_events(
     """Events as they commit, as Server-Sent Events (`id` is the event's `seq`). Without
     ``Last-Event-ID`` the stream starts now; with it, at the event after. A client that does
     not accept ``text/event-stream`` (as browsers' ``EventSource`` does) gets the events there
-    are, and the answer ends. Needs ``events:read``."""
-    wanted = _filter(types, subject, namespace)
+    are, and the answer ends. Needs ``events:read``; a caller limited to namespaces or titles
+    reads only those titles' events."""
+    wanted = _filter(caller, types, subject, namespace)
     wanted.check()
     after = last_event_id
     if last_event_header is not None:
