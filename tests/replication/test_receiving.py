@@ -15,12 +15,20 @@ from tests.conftest import make_token
 from tests.replication.test_signing import _peer
 
 
+async def _uploaded(
+    app: FastAPI, client: httpx.AsyncClient, name: str, content: bytes
+) -> dict[str, str]:
+    """An admin's headers, once it has uploaded ``content`` as ``name``."""
+    admin = await make_token(app, "admin", "admin")
+    put = await client.put(f"/api/v1/packages/{name}", content=content, headers=admin)
+    assert put.status_code == 201, put.text
+    return admin
+
+
 async def test_a_tombstone_removes_only_the_content_it_names(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    admin = await make_token(app, "admin", "admin")
-    put = await client.put("/api/v1/packages/Same.pkg", content=b"ours", headers=admin)
-    assert put.status_code == 201, put.text
+    admin = await _uploaded(app, client, "Same.pkg", b"ours")
     peer = await _peer(app)
     receiver = app.state.services.replication.receiver
     other = hashlib.sha256(b"theirs").hexdigest()
@@ -72,9 +80,7 @@ async def test_a_sites_own_state_coming_back_from_a_peer_does_not_undo_a_change(
     """The peer copied App.pkg untagged; meanwhile this site tagged it. The peer's copy, newer
     by the clock, comes back marked as an echo: the content is known, the tags are not taken.
     The same entry from a peer that changed the tags itself is taken."""
-    admin = await make_token(app, "admin", "admin")
-    put = await client.put("/api/v1/packages/App.pkg", content=b"app", headers=admin)
-    assert put.status_code == 201, put.text
+    admin = await _uploaded(app, client, "App.pkg", b"app")
     edit = await client.patch("/api/v1/packages/App.pkg", json={"tags": ["prod"]}, headers=admin)
     assert edit.status_code == 200, edit.text
     peer = await _peer(app)
@@ -101,9 +107,7 @@ async def test_a_sites_own_state_coming_back_from_a_peer_does_not_undo_a_change(
 async def test_the_change_log_marks_a_peers_own_state_and_keeps_its_removals_from_it(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    admin = await make_token(app, "admin", "admin")
-    put = await client.put("/api/v1/packages/App.pkg", content=b"app", headers=admin)
-    assert put.status_code == 201, put.text
+    admin = await _uploaded(app, client, "App.pkg", b"app")
     peer = await _peer(app)
     changes = app.state.services.replication.changes
     first = await changes.changes(peer, 0)  # offered to the peer

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -155,16 +156,7 @@ class Receiver:
         who = Who(f"peer:{peer.name}")
         if stored:
             path = self.fetcher.directory / f"none-{wanted.sha256}"  # nothing to move
-            await self.packages.publisher.publish(
-                path,
-                _digests_of(stored),
-                wanted.filename,
-                who,
-                replace=True,
-                in_task=True,
-                tags=tags,
-                updated_at=stamp,
-            )
+            await self._publish(path, _digests_of(stored), wanted, who, tags, stamp)
         else:
             if not in_window(peer.window, self.now()):
                 await self._report(peer, wanted, {"state": "waiting"})
@@ -194,6 +186,27 @@ class Receiver:
             )
         await self._report(peer, wanted, {"state": "done", "received": wanted.size})
 
+    async def _publish(
+        self,
+        path: Path,
+        digests: Digests,
+        wanted: Wanted,
+        who: Who,
+        tags: list[str],
+        stamp: datetime | None,
+    ) -> None:
+        """Publish a copy as the peer has it: its tags and its time, replacing what is here."""
+        await self.packages.publisher.publish(
+            path,
+            digests,
+            wanted.filename,
+            who,
+            replace=True,
+            in_task=True,
+            tags=tags,
+            updated_at=stamp,
+        )
+
     async def _fetch_and_publish(
         self, peer: Peer, wanted: Wanted, who: Who, tags: list[str], stamp: datetime | None
     ) -> None:
@@ -204,16 +217,7 @@ class Receiver:
             transfer = await self.fetcher.transfer_for(peer, wanted, target)
             await self._report(peer, wanted, {"state": "running", "received": transfer.received})
             path, digests = await self.fetcher.fetch(peer, transfer, [target, *others])
-            await self.packages.publisher.publish(
-                path,
-                digests,
-                wanted.filename,
-                who,
-                replace=True,
-                in_task=True,
-                tags=tags,
-                updated_at=stamp,
-            )
+            await self._publish(path, digests, wanted, who, tags, stamp)
             await self.fetcher.forget(transfer)
         except (PeerError, DomainError, OSError) as exc:
             error = str(exc)

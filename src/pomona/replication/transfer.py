@@ -1,10 +1,13 @@
 """The receiving side of one transfer: the manifest, then the chunks over parallel Range
 requests, each verified as it lands and recorded, then the whole file verified.
 
-Progress is durable: a chunk is written into the partial file, synced, and only then recorded
-(``replication_chunks``). After a crash or a broken link the transfer resumes from the recorded
-chunks, so what was in flight on each stream is all that is fetched again. A chunk that does not
-match its SHA-256 is fetched from another peer that has the same content, when one does.
+Each stream is read on a worker thread (:mod:`.ranges`), which checks each chunk and writes it
+into the partial file; the event loop then records it (``replication_chunks``) before that
+stream reads on. After a killed process or a broken link the transfer resumes from the recorded
+chunks, so what was in flight on each stream is all that is fetched again. The file is flushed
+to disk as it fills and synced whole at the end; what a power cut loses of recorded chunks is
+caught by the whole file's SHA-256, and the transfer starts over. A chunk that does not match
+its SHA-256 is fetched from another peer that has the same content, when one does.
 """
 
 from __future__ import annotations

@@ -81,6 +81,21 @@ def parse_ranges(header: str, size: int) -> list[tuple[int, int]] | None:
     return ranges
 
 
+def asked_ranges(
+    header: str | None, if_range: str | None, validators: tuple[str, str], size: int
+) -> list[tuple[int, int]] | None:
+    """The ranges a request asks for (as :func:`parse_ranges`), or None when it asks for the
+    whole file: no ``Range``, or an ``If-Range`` that is neither of ``validators`` (the ETag
+    and Last-Modified the answer carries)."""
+    if not header or (if_range is not None and if_range.strip() not in validators):
+        return None
+    return parse_ranges(header, size)
+
+
+def content_range(start: int, end: int, size: int) -> str:
+    return f"bytes {start}-{end - 1}/{size}"
+
+
 def _chunks(storage: Storage, key: str, start: int, end: int) -> AsyncIterator[bytes]:
     return iterate_in_threadpool(storage.open_range(key, start, end))
 
@@ -99,7 +114,7 @@ async def _multipart(
 def _part_header(boundary: str, kind: str, start: int, end: int, size: int) -> bytes:
     return (
         f"--{boundary}\r\nContent-Type: {kind}\r\n"
-        f"Content-Range: bytes {start}-{end - 1}/{size}\r\n\r\n"
+        f"Content-Range: {content_range(start, end, size)}\r\n\r\n"
     ).encode()
 
 
@@ -134,7 +149,7 @@ class LocalFile(FileResponse):
             return
         start, end = span
         headers = MutableHeaders(raw=list(self.raw_headers))
-        headers["content-range"] = f"bytes {start}-{end - 1}/{self.size}"
+        headers["content-range"] = content_range(start, end, self.size)
         headers["content-length"] = str(end - start)
         await send({"type": "http.response.start", "status": 206, "headers": headers.raw})
         await send({"type": PATHSEND_RANGE, "path": str(self.path), "start": start, "end": end})
@@ -144,14 +159,9 @@ class LocalFile(FileResponse):
         if PATHSEND_RANGE not in scope.get("extensions", {}) or scope["method"] != "GET":
             return None
         asked = Headers(scope=scope)
-        header, if_range = asked.get("range"), asked.get("if-range")
-        if header is None or (if_range is not None and if_range not in self._validators()):
-            return None
-        ranges = parse_ranges(header, self.size)
+        validators = (self.headers["etag"], self.headers["last-modified"])
+        ranges = asked_ranges(asked.get("range"), asked.get("if-range"), validators, self.size)
         return ranges[0] if ranges is not None and len(ranges) == 1 else None
-
-    def _validators(self) -> tuple[str, str]:
-        return self.headers["etag"], self.headers["last-modified"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,11 +223,12 @@ def serve(
             return RedirectResponse(url, status_code=307, headers={"ETag": etag})
     head = request.method == "HEAD"
     size = found.size
-    ranges = None
-    header = request.headers.get("range")
-    if_range = request.headers.get("if-range")
-    if header and (if_range is None or if_range.strip() in (etag, headers["Last-Modified"])):
-        ranges = parse_ranges(header, size)
+    ranges = asked_ranges(
+        request.headers.get("range"),
+        request.headers.get("if-range"),
+        (etag, headers["Last-Modified"]),
+        size,
+    )
     if ranges is None:
         body = _empty() if head else _chunks(storage, found.key, 0, size)
         headers["Content-Length"] = str(size)
@@ -227,7 +238,7 @@ def serve(
         return Response(status_code=416, headers=headers)
     if len(ranges) == 1:
         start, end = ranges[0]
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        headers["Content-Range"] = content_range(start, end, size)
         headers["Content-Length"] = str(end - start)
         body = _empty() if head else _chunks(storage, found.key, start, end)
         return StreamingResponse(body, status_code=206, headers=headers, media_type=kind)
